@@ -1,0 +1,111 @@
+/* See mlnn_fastmath.h for the contract.
+ *
+ * Runtime CPU dispatch: the kernels in mlnn_fastmath_impl.h are compiled
+ * twice, for baseline x86-64 (SSE2) and, with GCC or Clang on x86-64, for
+ * AVX2 + FMA via a target pragma.  The first call asks the CPU (cpuid, via
+ * __builtin_cpu_supports) and every public function then jumps to the best
+ * version.  (GCC's target_clones was tried first: its Haswell clone was not
+ * vectorized with 256-bit registers by GCC 12, and ran 3x slower.)
+ */
+#include "mlnn_fastmath.h"
+
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
+#if (defined(__GNUC__) || defined(__clang__)) && defined(__x86_64__) \
+    && !defined(MLNN_NO_DISPATCH)
+#define MLNN_DISPATCH 1
+#else
+#define MLNN_DISPATCH 0
+#endif
+
+static const double MAGIC = 6755399441055744.0; /* 1.5 * 2^52 */
+static const double LOG2E = 1.4426950408889634074;
+static const double LN2_HI = 6.93145751953125E-1;
+static const double LN2_LO = 1.42860682030941723212E-6;
+static const double EXP_HI = 709.782712893384;   /* log(DBL_MAX) */
+static const double EXP_LO = -708.39641853226408; /* log(DBL_MIN) */
+
+
+#define MLNN_SUFFIX _base
+#include "mlnn_fastmath_impl.h"
+#undef MLNN_SUFFIX
+
+#if MLNN_DISPATCH
+#pragma GCC push_options
+#pragma GCC target("avx2,fma")
+#define MLNN_SUFFIX _avx2
+#include "mlnn_fastmath_impl.h"
+#undef MLNN_SUFFIX
+#pragma GCC pop_options
+#endif
+
+/* 0: not yet known, 1: baseline, 2: avx2+fma.  Racing first calls all
+ * compute and store the same value, so no lock is needed. */
+static volatile int cpu_level = 0;
+
+static int level(void)
+{
+    int lv = cpu_level;
+    if (lv == 0) {
+        lv = 1;
+#if MLNN_DISPATCH
+        __builtin_cpu_init();
+        if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+            lv = 2;
+#endif
+        cpu_level = lv;
+    }
+    return lv;
+}
+
+#if MLNN_DISPATCH
+#define MLNN_DISPATCH_FN(name, T)                                   \
+    void mlnn_##name(const T *x, T *out, ptrdiff_t n)               \
+    {                                                               \
+        if (level() == 2)                                           \
+            name##_avx2(x, out, n);                                 \
+        else                                                        \
+            name##_base(x, out, n);                                 \
+    }
+#else
+#define MLNN_DISPATCH_FN(name, T)                                   \
+    void mlnn_##name(const T *x, T *out, ptrdiff_t n)               \
+    {                                                               \
+        name##_base(x, out, n);                                     \
+    }
+#endif
+
+MLNN_DISPATCH_FN(tanh_d, double)
+MLNN_DISPATCH_FN(tanh_f, float)
+MLNN_DISPATCH_FN(exp_d, double)
+MLNN_DISPATCH_FN(exp_f, float)
+MLNN_DISPATCH_FN(sigmoid_d, double)
+MLNN_DISPATCH_FN(sigmoid_f, float)
+
+#if MLNN_DISPATCH
+#define MLNN_DISPATCH_RED(name, T, ARGS, CALL)                      \
+    double mlnn_##name ARGS                                         \
+    {                                                               \
+        return level() == 2 ? name##_avx2 CALL : name##_base CALL;  \
+    }
+#else
+#define MLNN_DISPATCH_RED(name, T, ARGS, CALL)                      \
+    double mlnn_##name ARGS { return name##_base CALL; }
+#endif
+
+MLNN_DISPATCH_RED(dot_d, double, (const double *a, const double *b, ptrdiff_t n), (a, b, n))
+MLNN_DISPATCH_RED(dot_f, float, (const float *a, const float *b, ptrdiff_t n), (a, b, n))
+MLNN_DISPATCH_RED(sum_d, double, (const double *a, ptrdiff_t n), (a, n))
+MLNN_DISPATCH_RED(sum_f, float, (const float *a, ptrdiff_t n), (a, n))
+
+const char *mlnn_cpu_paths_compiled(void)
+{
+    return MLNN_DISPATCH ? "baseline (sse2), avx2+fma" : "baseline";
+}
+
+const char *mlnn_cpu_path(void)
+{
+    return level() == 2 ? "avx2+fma" : "baseline (sse2)";
+}

@@ -1,0 +1,12 @@
+"""mlnn: a small, fast and honest neural-network library.
+
+The notebook's ``neural_net`` class (tanh hidden layers, softmax output,
+full-batch gradient descent with L2 weight decay) on Cython + OpenMP kernels,
+checked against a pure-NumPy reference.
+"""
+
+from mlnn._version import __version__
+from mlnn._core import DivergenceError
+from mlnn._network import neural_net
+
+__all__ = ["__version__", "neural_net", "DivergenceError"]

@@ -1,0 +1,278 @@
+"""The one training core shared by ``neural_net`` and ``MLNNClassifier``.
+
+``Model`` owns the flat parameter vector and hands every computation to a
+kernel module (compiled ``mlnn._kernels`` or the NumPy ``mlnn._reference``,
+which have identical signatures).  ``Model.train`` is the only full-batch
+gradient-descent loop in the package; the API classes add printing, history
+and plotting on top through its ``on_record`` callback.
+
+The pass loop itself runs inside the kernel without the GIL.  This module
+calls it in slices of about ``SLICE_SECONDS`` so that Ctrl-C (delivered by
+Python between slices) reaches the user quickly, and a record callback can run
+at fixed pass numbers.  Since every pass is a pure function of the current
+weights, slicing never changes the result.
+"""
+
+import time
+from contextlib import nullcontext
+
+import numpy as np
+from threadpoolctl import threadpool_limits
+
+from mlnn import _backend, _threads
+from mlnn._reference import ACTIVATIONS
+
+# Kernel slices aim at this wall time, so that KeyboardInterrupt lands fast.
+SLICE_SECONDS = 0.03
+
+# Rows per chunk of the full-batch gradient.  The chunking depends only on
+# n_samples and the model size (never on the thread count), so results are
+# identical for any number of threads.
+CHUNK_ROWS = 256
+MAX_CHUNKS = 64
+MAX_SCRATCH = 2**23  # elements of per-chunk gradient slots in total
+
+# Below this many multiply-adds a kernel uses its own loops, above it BLAS
+# (mirrors BLAS_MIN_WORK in _kernels.pyx).
+BLAS_MIN_WORK = 32768
+
+
+class DivergenceError(FloatingPointError):
+    """Training produced a non-finite loss, gradient or weight."""
+
+
+def layout(sizes):
+    """The int64 ``lay`` vector the kernels read: sizes, W/b offsets, prefixes.
+
+    lay = [sizes (L+1) | w_off (L) | b_off (L) | prefix (L+1)], where params is
+    [W1, b1, W2, b2, ...] and prefix[l] is the summed width of layers < l.
+    """
+    sizes = [int(s) for s in sizes]
+    n_layers = len(sizes) - 1
+    w_off, b_off, prefix = [], [], [0]
+    off = 0
+    for l in range(n_layers):
+        w_off.append(off)
+        off += sizes[l] * sizes[l + 1]
+        b_off.append(off)
+        off += sizes[l + 1]
+        prefix.append(prefix[-1] + sizes[l + 1])
+    return np.array(sizes + w_off + b_off + prefix, dtype=np.int64)
+
+
+def n_params(sizes):
+    return sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:]))
+
+
+def n_chunks(n_samples, sizes):
+    """How many chunks the samples are cut into for the gradient reduction."""
+    cap = max(1, MAX_SCRATCH // n_params(sizes))
+    return max(1, min(-(-n_samples // CHUNK_ROWS), MAX_CHUNKS, cap))
+
+
+def macs_per_sample(sizes):
+    return sum(a * b for a, b in zip(sizes[:-1], sizes[1:]))
+
+
+def _rng(random_state):
+    """None -> NumPy's global state (np.random.seed reproduces the notebook)."""
+    if random_state is None:
+        return np.random.mtrand._rand
+    if isinstance(random_state, (np.random.RandomState, np.random.Generator)):
+        return random_state
+    return np.random.RandomState(random_state)
+
+
+class Model:
+    """Flat parameters + kernels: forward, gradients and the GD loop.
+
+    Parameters
+    ----------
+    sizes : list of int, [n_in, hidden..., n_out]
+    activation : 'tanh', 'relu' or 'sigmoid' (hidden layers; output is softmax)
+    dtype : np.float64 or np.float32
+    backend : None, 'cython' or 'numpy'
+    n_threads : None (automatic) or int
+    """
+
+    def __init__(self, sizes, activation, dtype, backend=None, n_threads=None):
+        self.sizes = [int(s) for s in sizes]
+        self.activation = activation
+        self.dtype = np.dtype(dtype)
+        self.backend = backend
+        self.n_threads = n_threads
+        self.kernels = _backend.get_backend(backend)
+        self.lay = layout(self.sizes)
+        self.params = np.zeros(n_params(self.sizes), dtype=self.dtype)
+
+    # -- pickling: the kernel module is looked up again on load -------------
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        del state["kernels"]
+        return state
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self.kernels = _backend.get_backend(self.backend)
+
+    @property
+    def backend_name(self):
+        return _backend.backend_name(self.kernels)
+
+    @property
+    def n_layers(self):
+        return len(self.sizes) - 1
+
+    def layers(self):
+        """Live views [(W_l (n_in, n_out), b_l (n_out,)), ...] into params."""
+        from mlnn._reference import weights
+        return weights(self.params, self.lay)
+
+    def init_weights(self, random_state=None):
+        """W_l = randn(fan_in, fan_out) / sqrt(fan_in) in layer order; b_l = 0.
+
+        With random_state=None the draws come from NumPy's global state, in
+        the notebook's order, so np.random.seed(k) reproduces its numbers.
+        """
+        rng = _rng(random_state)
+        draw = rng.standard_normal if isinstance(rng, np.random.Generator) else rng.randn
+        for W, b in self.layers():
+            fan_in, fan_out = W.shape
+            if isinstance(rng, np.random.Generator):
+                W[...] = draw((fan_in, fan_out)) / np.sqrt(fan_in)
+            else:
+                W[...] = draw(fan_in, fan_out) / np.sqrt(fan_in)
+            b[...] = 0
+
+    # -- kernels -------------------------------------------------------------
+    def n_threads_for(self, n_samples):
+        return _threads.effective_n_threads(
+            self.n_threads, work=n_samples * macs_per_sample(self.sizes))
+
+    def blas_guard(self, n_samples):
+        """Limit BLAS to one thread while kernels that may call it run.
+
+        BLAS threads inside OpenMP threads oversubscribe the cores, and with
+        n_threads=1 the kernel must really use one thread.
+        """
+        rows = -(-n_samples // n_chunks(n_samples, self.sizes))
+        big = max(a * b for a, b in zip(self.sizes[:-1], self.sizes[1:]))
+        if self.kernels is _reference or rows * big < BLAS_MIN_WORK:
+            return nullcontext()
+        return threadpool_limits(limits=1, user_api="blas")
+
+    def forward(self, X):
+        """(pre_acts, acts): lists of (n_samples, width_l) arrays, l = 1..L."""
+        n = X.shape[0]
+        total = n * sum(self.sizes[1:])
+        pre_acts = np.empty(total, dtype=self.dtype)
+        acts = np.empty(total, dtype=self.dtype)
+        with self.blas_guard(n):
+            self.kernels.forward(X, self.params, self.lay, ACTIVATIONS[self.activation],
+                                 pre_acts, acts, self.n_threads_for(n))
+        bounds = np.concatenate([[0], np.cumsum(self.sizes[1:])]) * n
+        split = [(bounds[l], bounds[l + 1], w) for l, w in enumerate(self.sizes[1:])]
+        return ([pre_acts[a:b].reshape(n, w) for a, b, w in split],
+                [acts[a:b].reshape(n, w) for a, b, w in split])
+
+    def predict_proba(self, X):
+        proba = np.empty((X.shape[0], self.sizes[-1]), dtype=self.dtype)
+        with self.blas_guard(X.shape[0]):
+            self.kernels.predict_proba(X, self.params, self.lay,
+                                       ACTIVATIONS[self.activation], proba,
+                                       self.n_threads_for(X.shape[0]))
+        return proba
+
+    def predict(self, X):
+        labels = np.empty(X.shape[0], dtype=np.int64)
+        with self.blas_guard(X.shape[0]):
+            self.kernels.predict(X, self.params, self.lay, ACTIVATIONS[self.activation],
+                                 labels, self.n_threads_for(X.shape[0]))
+        return labels
+
+    def loss(self, X, y, reg_lambda):
+        with self.blas_guard(X.shape[0]):
+            return self.kernels.loss(X, y, self.params, self.lay,
+                                     ACTIVATIONS[self.activation], reg_lambda,
+                                     self.n_threads_for(X.shape[0]))
+
+    def gradients(self, X, y, reg_lambda, grads=None):
+        """Gradient of n_samples * loss, params layout; (grads, n_bad)."""
+        if grads is None:
+            grads = np.empty_like(self.params)
+        n = X.shape[0]
+        with self.blas_guard(n):
+            bad = self.kernels.gradients(X, y, self.params, self.lay,
+                                         ACTIVATIONS[self.activation], reg_lambda,
+                                         grads, n_chunks(n, self.sizes),
+                                         self.n_threads_for(n))
+        return grads, bad
+
+    def grad_norms(self, grads):
+        """Per-layer Frobenius norms ||dW_l|| of a gradient vector."""
+        from mlnn._reference import weights
+        return [float(np.linalg.norm(dW)) for dW, _ in weights(grads, self.lay)]
+
+    # -- the training loop -----------------------------------------------------
+    def train(self, X, y, reg_lambda, epsilon, num_pass, record_every=None,
+              on_record=None, on_divergence="raise"):
+        """Full-batch gradient descent: num_pass passes of
+        ``W -= epsilon * (sum_i dL_i/dW + reg_lambda * W)``, ``b -= epsilon * sum_i dL_i/db``.
+
+        X, y must already be validated (C-contiguous, model dtype, int64 labels).
+        on_record(pass_index, grads) is called after pass pass_index (0-based)
+        for every pass_index divisible by record_every.  Returns passes done.
+
+        On a non-finite gradient or weight, the offending pass is not applied,
+        so the weights stay those of the last finite pass; then
+        DivergenceError is raised (on_divergence='raise') or a RuntimeWarning
+        is issued ('warn') and training stops.
+        """
+        n = X.shape[0]
+        grads = np.zeros_like(self.params)
+        n_threads = self.n_threads_for(n)
+        chunks = n_chunks(n, self.sizes)
+        activation = ACTIVATIONS[self.activation]
+        done = 0
+        per_call = 1  # passes per kernel call, adapted to SLICE_SECONDS
+        with self.blas_guard(n):
+            while done < num_pass:
+                if record_every:
+                    # record points are after passes 0, k, 2k, ... (0-based)
+                    stop = 1 if done == 0 else ((done - 1) // record_every + 1) * record_every + 1
+                    stop = min(stop, num_pass)
+                else:
+                    stop = num_pass
+                while done < stop:
+                    k = min(per_call, stop - done)
+                    t0 = time.perf_counter()
+                    ran, bad = self.kernels.train(X, y, self.params, self.lay, activation,
+                                                  reg_lambda, epsilon, k, grads, chunks,
+                                                  n_threads)
+                    elapsed = time.perf_counter() - t0
+                    done += ran
+                    if bad:
+                        self._diverged(done, epsilon, on_divergence, "gradient or weights")
+                        return done
+                    if elapsed < SLICE_SECONDS / 4:
+                        per_call = min(per_call * 4, 1 << 20)
+                    elif elapsed > SLICE_SECONDS:
+                        per_call = max(1, per_call // 2)
+                if record_every and (done - 1) % record_every == 0 and on_record is not None:
+                    if on_record(done - 1, grads) is False:
+                        return done
+        return done
+
+    def _diverged(self, done, epsilon, on_divergence, what):
+        msg = (f"training diverged at pass {done}: the {what} became non-finite "
+               f"(NaN or inf). The weights were kept as they were before pass "
+               f"{done}, the last finite ones. Try a smaller epsilon "
+               f"(learning rate; got {epsilon:g}).")
+        if on_divergence == "warn":
+            import warnings
+            warnings.warn(msg, RuntimeWarning, stacklevel=4)
+        else:
+            raise DivergenceError(msg)
+
+
+_reference = _backend._reference

@@ -1,0 +1,769 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
+# cython: initializedcheck=False, nonecheck=False
+"""Compiled kernels of mlnn: forward, backward, update and the fused training loop.
+
+Every ``def`` here has a pure-NumPy twin with the same name and arguments in
+``mlnn/_reference.py``; the tests run both and compare them.
+
+Design note
+-----------
+Parameters.  All weights and biases live in one flat, C-contiguous vector
+``params`` laid out as ``[W1, b1, W2, b2, ...]``.  ``W_l`` is row-major
+``(n_in, n_out)`` at ``w_off[l]`` and ``b_l`` is ``(n_out,)`` at ``b_off[l]``
+(``lay``, built by ``mlnn._core.layout``, holds sizes and offsets).
+Gradients use the same layout, so the update is one loop over a vector and
+the Python layer hands out numpy views W1, b1, ... into the vector.
+
+Activations are feature-major inside the kernels.  A block of ``m`` samples
+keeps each layer as a ``(width, m)`` row-major array (one row per unit), and
+the input as XT ``(n_in, m)``.  Why: the notebook's layers are 2-64 units
+wide but hundreds of samples long, so every inner loop (forward axpy,
+dW dot products, softmax across classes, f'(act)) then runs over ``m``
+contiguous samples and vectorizes, with no store-to-load chains through a
+tiny dW row.  Layers with ``m * n_in * n_out >= BLAS_MIN_WORK`` call BLAS
+through scipy.linalg.cython_blas instead (column-major, so each call computes
+the transposed product).  Results handed back to Python are (n_samples, width).
+
+Threads and ownership.  Training cuts the samples into ``n_chunks`` contiguous
+chunks; the count depends only on N and the model size (``mlnn._core``), never
+on the thread count.  Each chunk owns one slot of the workspace:
+``[grads | XT | acts | delta_a | delta_b | tmp]``, writes only there, and its
+rows are fixed for the whole call (XT is transposed once per call).  After the
+chunks, the gradient slots are summed in chunk order for every parameter
+(parallel over parameters, not chunks), so results are bit-identical for any
+thread count or schedule and there is no ``+=`` into a shared array inside a
+prange (cython/cython#4761).  predict/loss/forward use fixed 256-row blocks
+with per-thread scratch, and write disjoint rows of their outputs.
+
+With n_threads == 1 no OpenMP region is entered at all: cheaper for tiny
+workloads and safe in a forked child whose parent used GNU OpenMP.
+
+Long sums (dot products over samples, chunk reductions, the loss) are
+accumulated in double, also for float32 models.
+
+Arguments are marked IN / OUT in each entry point's docstring.
+"""
+
+from cython cimport floating
+from cython.parallel cimport prange, threadid
+from libc.math cimport log, isfinite
+from libc.stdint cimport int64_t
+from libc.string cimport memcpy
+
+import numpy as np
+
+from scipy.linalg.cython_blas cimport dgemm, sgemm
+
+from mlnn._openmp_helpers cimport MLNN_OPENMP_ENABLED, omp_get_max_threads
+
+
+cdef extern from "mlnn_fastmath.h" nogil:
+    void mlnn_tanh_d(const double *x, double *out, Py_ssize_t n)
+    void mlnn_tanh_f(const float *x, float *out, Py_ssize_t n)
+    void mlnn_exp_d(const double *x, double *out, Py_ssize_t n)
+    void mlnn_exp_f(const float *x, float *out, Py_ssize_t n)
+    void mlnn_sigmoid_d(const double *x, double *out, Py_ssize_t n)
+    void mlnn_sigmoid_f(const float *x, float *out, Py_ssize_t n)
+    double mlnn_dot_d(const double *a, const double *b, Py_ssize_t n)
+    double mlnn_dot_f(const float *a, const float *b, Py_ssize_t n)
+    double mlnn_sum_d(const double *a, Py_ssize_t n)
+    double mlnn_sum_f(const float *a, Py_ssize_t n)
+    const char *mlnn_cpu_path()
+    const char *mlnn_cpu_paths_compiled()
+
+
+# Activation codes; mirrored in mlnn._reference.ACTIVATIONS.
+cdef enum:
+    ACT_TANH = 0
+    ACT_RELU = 1
+    ACT_SIGMOID = 2
+
+# Below this many multiply-adds (m * n_in * n_out) the plain loops beat a BLAS
+# call; mirrored in mlnn._core.BLAS_MIN_WORK (see bench/run.py --workload W2).
+cdef enum:
+    BLAS_MIN_WORK = 32768
+
+# Samples per block for predict/loss/forward (which need no gradient slots).
+cdef enum:
+    BLOCK_ROWS = 256
+
+BLAS_MIN_WORK_ = BLAS_MIN_WORK
+
+
+# ---------------------------------------------------------------------------
+# Runtime information
+# ---------------------------------------------------------------------------
+
+def openmp_enabled():
+    """True when this extension was compiled with OpenMP."""
+    return bool(MLNN_OPENMP_ENABLED)
+
+
+def openmp_max_threads():
+    """omp_get_max_threads() (1 without OpenMP); honours OMP_NUM_THREADS."""
+    return omp_get_max_threads()
+
+
+def cpu_path():
+    """The fast-math code path selected for this CPU."""
+    return mlnn_cpu_path().decode()
+
+
+def cpu_paths_compiled():
+    """The fast-math code paths compiled into this build."""
+    return mlnn_cpu_paths_compiled().decode()
+
+
+def fast_tanh(const floating[::1] x, floating[::1] out):
+    """out[:] = tanh(x) with the compiled fast tanh (exposed for testing)."""
+    if out.shape[0] != x.shape[0]:
+        raise ValueError("out must have the shape of x")
+    if x.shape[0]:
+        with nogil:
+            _tanh(&x[0], &out[0], x.shape[0])
+
+
+def fast_exp(const floating[::1] x, floating[::1] out):
+    """out[:] = exp(x) with the compiled fast exp (exposed for testing)."""
+    if out.shape[0] != x.shape[0]:
+        raise ValueError("out must have the shape of x")
+    if x.shape[0]:
+        with nogil:
+            _exp(&x[0], &out[0], x.shape[0])
+
+
+# ---------------------------------------------------------------------------
+# Element-wise and reduction helpers
+# ---------------------------------------------------------------------------
+
+cdef inline void _tanh(const floating *x, floating *out, Py_ssize_t n) noexcept nogil:
+    if floating is double:
+        mlnn_tanh_d(x, out, n)
+    else:
+        mlnn_tanh_f(x, out, n)
+
+
+cdef inline void _exp(const floating *x, floating *out, Py_ssize_t n) noexcept nogil:
+    if floating is double:
+        mlnn_exp_d(x, out, n)
+    else:
+        mlnn_exp_f(x, out, n)
+
+
+cdef inline double _dot(const floating *a, const floating *b, Py_ssize_t n) noexcept nogil:
+    if floating is double:
+        return mlnn_dot_d(a, b, n)
+    else:
+        return mlnn_dot_f(a, b, n)
+
+
+cdef inline double _sum(const floating *a, Py_ssize_t n) noexcept nogil:
+    if floating is double:
+        return mlnn_sum_d(a, n)
+    else:
+        return mlnn_sum_f(a, n)
+
+
+cdef inline void _activate(floating *x, Py_ssize_t n, int activation) noexcept nogil:
+    # x (n,) pre_act -> act, in place
+    cdef Py_ssize_t i
+    if activation == ACT_TANH:
+        _tanh(x, x, n)
+    elif activation == ACT_SIGMOID:
+        if floating is double:
+            mlnn_sigmoid_d(x, x, n)
+        else:
+            mlnn_sigmoid_f(x, x, n)
+    else:
+        for i in range(n):
+            # "x < 0" keeps NaN as NaN, so divergence stays visible
+            x[i] = 0 if x[i] < 0 else x[i]
+
+
+cdef inline void _mul_activation_grad(floating *delta, const floating *act,
+                                      Py_ssize_t n, int activation) noexcept nogil:
+    # delta (n,) *= f'(pre_act), written in terms of act = f(pre_act)
+    cdef Py_ssize_t i
+    if activation == ACT_TANH:
+        for i in range(n):
+            delta[i] = delta[i] * (1 - act[i] * act[i])
+    elif activation == ACT_SIGMOID:
+        for i in range(n):
+            delta[i] = delta[i] * (act[i] * (1 - act[i]))
+    else:
+        for i in range(n):
+            delta[i] = delta[i] if act[i] > 0 else 0
+
+
+cdef void _softmax(floating *z, floating *tmp, Py_ssize_t n, Py_ssize_t m) noexcept nogil:
+    # z (n_classes=n, m) pre_act -> softmax over classes for each sample, in
+    # place; stable: subtract each sample's max.  tmp (m,) scratch.
+    cdef Py_ssize_t i, j
+    cdef floating *row
+    memcpy(tmp, z, m * sizeof(floating))
+    for j in range(1, n):
+        row = z + j * m
+        for i in range(m):
+            tmp[i] = row[i] if row[i] > tmp[i] else tmp[i]
+    for j in range(n):
+        row = z + j * m
+        for i in range(m):
+            row[i] = row[i] - tmp[i]
+    _exp(z, z, n * m)
+    memcpy(tmp, z, m * sizeof(floating))
+    for j in range(1, n):
+        row = z + j * m
+        for i in range(m):
+            tmp[i] = tmp[i] + row[i]
+    for j in range(n):
+        row = z + j * m
+        for i in range(m):
+            row[i] = row[i] / tmp[i]
+
+
+cdef inline void _transpose(const floating *src, floating *dst, Py_ssize_t rows,
+                            Py_ssize_t cols) noexcept nogil:
+    # src (rows, cols) -> dst (cols, rows), both row-major
+    cdef Py_ssize_t i, k
+    for i in range(rows):
+        for k in range(cols):
+            dst[k * rows + i] = src[i * cols + k]
+
+
+# ---------------------------------------------------------------------------
+# Dense layer helpers, feature-major: a layer's activations are (width, m)
+# ---------------------------------------------------------------------------
+
+cdef inline void _gemm(char transa, char transb, int m, int n, int k,
+                       const floating *a, int lda, const floating *b, int ldb,
+                       floating beta, floating *c, int ldc) noexcept nogil:
+    # column-major C (m, n) = op(A) op(B) + beta C
+    cdef floating one = 1
+    if floating is double:
+        dgemm(&transa, &transb, &m, &n, &k, &one, <double *>a, &lda,
+              <double *>b, &ldb, &beta, c, &ldc)
+    else:
+        sgemm(&transa, &transb, &m, &n, &k, &one, <float *>a, &lda,
+              <float *>b, &ldb, &beta, c, &ldc)
+
+
+cdef void _dense_forward(const floating *inT, const floating *W, const floating *b,
+                         floating *out, Py_ssize_t m, Py_ssize_t n_in,
+                         Py_ssize_t n_out) noexcept nogil:
+    # W^T (n_out, n_in) @ inT (n_in, m) + b -> out (n_out, m)
+    cdef Py_ssize_t i, k, j
+    cdef floating w, bj
+    cdef floating *o
+    cdef const floating *a
+    if m * n_in * n_out >= BLAS_MIN_WORK:
+        for j in range(n_out):
+            o = out + j * m
+            bj = b[j]
+            for i in range(m):
+                o[i] = bj
+        # column-major: out^T (m, n_out) = inT^T (m, n_in) @ W (n_in, n_out)
+        _gemm(c'N', c'T', <int>m, <int>n_out, <int>n_in, inT, <int>m, W,
+              <int>n_out, 1, out, <int>m)
+        return
+    for j in range(n_out):
+        o = out + j * m
+        bj = b[j]
+        w = W[j]
+        for i in range(m):
+            o[i] = bj + w * inT[i]
+        for k in range(1, n_in):
+            w = W[k * n_out + j]
+            a = inT + k * m
+            for i in range(m):
+                o[i] += w * a[i]
+
+
+cdef void _dense_dweight(const floating *inT, const floating *delta, floating *dW,
+                         Py_ssize_t m, Py_ssize_t n_in, Py_ssize_t n_out) noexcept nogil:
+    # dW (n_in, n_out) = inT (n_in, m) @ delta^T (m, n_out), overwritten
+    cdef Py_ssize_t k, j
+    if m * n_in * n_out >= BLAS_MIN_WORK:
+        # column-major: dW^T (n_out, n_in) = delta (n_out, m) @ inT^T (m, n_in)
+        _gemm(c'T', c'N', <int>n_out, <int>n_in, <int>m, delta, <int>m, inT,
+              <int>m, 0, dW, <int>n_out)
+        return
+    for k in range(n_in):
+        for j in range(n_out):
+            dW[k * n_out + j] = <floating>_dot(inT + k * m, delta + j * m, m)
+
+
+cdef void _dense_dinput(const floating *delta, const floating *W, floating *dinT,
+                        Py_ssize_t m, Py_ssize_t n_in, Py_ssize_t n_out) noexcept nogil:
+    # dinT (n_in, m) = W (n_in, n_out) @ delta (n_out, m), overwritten
+    cdef Py_ssize_t i, k, j
+    cdef floating w
+    cdef floating *o
+    cdef const floating *d
+    if m * n_in * n_out >= BLAS_MIN_WORK:
+        # column-major: dinT^T (m, n_in) = delta^T (m, n_out) @ W^T (n_out, n_in)
+        _gemm(c'N', c'N', <int>m, <int>n_in, <int>n_out, delta, <int>m, W,
+              <int>n_out, 0, dinT, <int>m)
+        return
+    for k in range(n_in):
+        o = dinT + k * m
+        w = W[k * n_out]
+        for i in range(m):
+            o[i] = w * delta[i]
+        for j in range(1, n_out):
+            w = W[k * n_out + j]
+            d = delta + j * m
+            for i in range(m):
+                o[i] += w * d[i]
+
+
+# ---------------------------------------------------------------------------
+# One block of samples: forward and backward through every layer
+# ---------------------------------------------------------------------------
+
+cdef void _forward_block(const floating *XT, const floating *params, const int64_t *lay,
+                         int n_layers, int activation, floating *acts, floating *tmp,
+                         Py_ssize_t m, floating *pre_out, floating *act_out,
+                         Py_ssize_t total, Py_ssize_t r0) noexcept nogil:
+    # XT (n_in, m) -> acts: layer l is (width_l, m) at acts + m * prefix[l].
+    # lay = [sizes (L+1) | w_off (L) | b_off (L) | prefix (L+1)].
+    # pre_out / act_out (may be NULL): (total, width_l) row-major arrays per
+    # layer at total * prefix[l]; rows r0..r0+m get this block's values.
+    cdef const int64_t *sizes = lay
+    cdef const int64_t *w_off = lay + n_layers + 1
+    cdef const int64_t *b_off = w_off + n_layers
+    cdef const int64_t *prefix = b_off + n_layers
+    cdef const floating *inp = XT
+    cdef floating *out
+    cdef Py_ssize_t l, n_in, n_out
+    for l in range(n_layers):
+        n_in = sizes[l]
+        n_out = sizes[l + 1]
+        out = acts + m * prefix[l]
+        _dense_forward(inp, params + w_off[l], params + b_off[l], out, m, n_in, n_out)
+        if pre_out != NULL:
+            _transpose(out, pre_out + total * prefix[l] + r0 * n_out, n_out, m)
+        if l < n_layers - 1:
+            _activate(out, m * n_out, activation)
+        else:
+            _softmax(out, tmp, n_out, m)
+        if act_out != NULL:
+            _transpose(out, act_out + total * prefix[l] + r0 * n_out, n_out, m)
+        inp = out
+
+
+cdef void _backward_block(const floating *XT, const int64_t *y, const floating *params,
+                          const int64_t *lay, int n_layers, int activation,
+                          const floating *acts, floating *delta_a, floating *delta_b,
+                          floating *grads, Py_ssize_t m) noexcept nogil:
+    # acts as left by _forward_block.  Top down (the notebook's delta4, delta3...):
+    #   delta_L = probs - onehot(y)                    (n_out, m)
+    #   dW_l = act_{l-1} delta_l^T,  db_l = sum over samples of delta_l
+    #   delta_{l-1} = (W_l delta_l) * f'(act_{l-1})
+    # grads (OUT, params layout, overwritten): this block's un-regularized sums.
+    cdef const int64_t *sizes = lay
+    cdef const int64_t *w_off = lay + n_layers + 1
+    cdef const int64_t *b_off = w_off + n_layers
+    cdef const int64_t *prefix = b_off + n_layers
+    cdef Py_ssize_t l, i, j, n_in, n_out
+    cdef const floating *inp
+    cdef floating *tmp
+    n_out = sizes[n_layers]
+    memcpy(delta_a, acts + m * prefix[n_layers - 1], n_out * m * sizeof(floating))
+    for i in range(m):
+        delta_a[y[i] * m + i] -= 1
+    for l in range(n_layers - 1, -1, -1):
+        n_in = sizes[l]
+        n_out = sizes[l + 1]
+        inp = XT if l == 0 else acts + m * prefix[l - 1]
+        _dense_dweight(inp, delta_a, grads + w_off[l], m, n_in, n_out)
+        for j in range(n_out):
+            grads[b_off[l] + j] = <floating>_sum(delta_a + j * m, m)
+        if l > 0:
+            _dense_dinput(delta_a, params + w_off[l], delta_b, m, n_in, n_out)
+            _mul_activation_grad(delta_b, inp, m * n_in, activation)
+            tmp = delta_a
+            delta_a = delta_b
+            delta_b = tmp
+
+
+# ---------------------------------------------------------------------------
+# Workspace for the full-batch gradient
+# ---------------------------------------------------------------------------
+
+cdef struct Workspace:
+    # Chunk c owns ws[c * stride : (c + 1) * stride] laid out as
+    # [grads (n_params) | XT (n_in * rows) | acts (rows * sum_w) |
+    #  delta_a (rows * max_w) | delta_b (rows * max_w) | tmp (rows)]
+    Py_ssize_t stride, n_chunks, rows, n_params
+    Py_ssize_t xt_off, act_off, da_off, db_off, tmp_off
+
+
+cdef Workspace _plan(Py_ssize_t n_samples, const int64_t[::1] lay, Py_ssize_t n_chunks):
+    cdef int n_layers = (lay.shape[0] - 1) // 4
+    cdef Workspace w
+    cdef Py_ssize_t l, max_w = 0
+    for l in range(1, n_layers + 1):
+        max_w = max(max_w, lay[l])
+    n_chunks = max(1, min(n_chunks, n_samples))
+    w.rows = (n_samples + n_chunks - 1) // n_chunks
+    w.n_chunks = (n_samples + w.rows - 1) // w.rows
+    w.n_params = lay[3 * n_layers] + lay[n_layers]  # b_off[-1] + n_out
+    w.xt_off = w.n_params
+    w.act_off = w.xt_off + lay[0] * w.rows
+    w.da_off = w.act_off + w.rows * lay[4 * n_layers + 1]
+    w.db_off = w.da_off + w.rows * max_w
+    w.tmp_off = w.db_off + w.rows * max_w
+    w.stride = (w.tmp_off + w.rows + 15) // 16 * 16  # 64-byte slots: no false sharing
+    return w
+
+
+cdef inline Py_ssize_t _chunk_rows(Workspace *w, Py_ssize_t n_samples,
+                                   Py_ssize_t c) noexcept nogil:
+    return min(w.rows, n_samples - c * w.rows)
+
+
+cdef inline void _chunk_load(const floating *X, Py_ssize_t n_in, floating *ws,
+                             Workspace *w, Py_ssize_t n_samples, Py_ssize_t c) noexcept nogil:
+    # X rows of chunk c (m, n_in) -> the chunk's XT (n_in, m)
+    cdef Py_ssize_t m = _chunk_rows(w, n_samples, c)
+    _transpose(X + c * w.rows * n_in, ws + c * w.stride + w.xt_off, m, n_in)
+
+
+cdef inline void _chunk_gradient(const int64_t *y, const floating *params,
+                                 const int64_t *lay, int n_layers, int activation,
+                                 floating *ws, Workspace *w, Py_ssize_t n_samples,
+                                 Py_ssize_t c) noexcept nogil:
+    # forward + backward for chunk c; its gradient sums land in its own slot
+    cdef Py_ssize_t m = _chunk_rows(w, n_samples, c)
+    cdef floating *slot = ws + c * w.stride
+    _forward_block(slot + w.xt_off, params, lay, n_layers, activation,
+                   slot + w.act_off, slot + w.tmp_off, m, NULL, NULL, 0, 0)
+    _backward_block(slot + w.xt_off, y + c * w.rows, params, lay, n_layers,
+                    activation, slot + w.act_off, slot + w.da_off, slot + w.db_off,
+                    slot, m)
+
+
+cdef Py_ssize_t _reduce(const floating *ws, Workspace *w, const floating *params,
+                        floating *grads, const floating *reg_mask, double reg_lambda,
+                        double epsilon, Py_ssize_t p0, Py_ssize_t p1) noexcept nogil:
+    # For p in [p0, p1): grads[p] = sum_c slot_c[p] (chunk order) + reg * W[p].
+    # Returns how many gradients or candidate new weights are non-finite.
+    cdef Py_ssize_t p, c
+    cdef double s
+    cdef floating g, new
+    cdef Py_ssize_t bad = 0
+    for p in range(p0, p1):
+        s = 0
+        for c in range(w.n_chunks):
+            s += ws[c * w.stride + p]
+        s += reg_lambda * reg_mask[p] * params[p]
+        g = <floating>s
+        grads[p] = g
+        new = params[p] - <floating>epsilon * g
+        if not (isfinite(g) and isfinite(new)):
+            bad += 1
+    return bad
+
+
+cdef inline void _update(floating *params, const floating *grads, double epsilon,
+                         Py_ssize_t p0, Py_ssize_t p1) noexcept nogil:
+    # params[p] -= epsilon * grads[p] for p in [p0, p1)
+    cdef Py_ssize_t p
+    cdef floating eps = <floating>epsilon
+    for p in range(p0, p1):
+        params[p] = params[p] - eps * grads[p]
+
+
+cdef Py_ssize_t _gradient_step(const int64_t *y, floating *params, const int64_t *lay,
+                               int n_layers, int activation, floating *ws,
+                               Workspace *w, Py_ssize_t n_samples, floating *grads,
+                               const floating *reg_mask, double reg_lambda,
+                               double epsilon, bint update, int n_threads) noexcept nogil:
+    # One full-batch pass: chunk gradients, fixed-order reduction, and (if
+    # update and every value is finite) params -= epsilon * grads.
+    # Returns the number of non-finite values (0: the step was applied).
+    cdef Py_ssize_t c, blk, bad = 0
+    cdef Py_ssize_t n_params = w.n_params
+    cdef Py_ssize_t n_pblocks = n_threads if n_params >= 16384 else 1
+    cdef Py_ssize_t pstep = (n_params + n_pblocks - 1) // n_pblocks
+    if n_threads == 1:
+        for c in range(w.n_chunks):
+            _chunk_gradient(y, params, lay, n_layers, activation, ws, w, n_samples, c)
+    else:
+        for c in prange(w.n_chunks, num_threads=n_threads, schedule='dynamic'):
+            _chunk_gradient(y, params, lay, n_layers, activation, ws, w, n_samples, c)
+    if n_pblocks == 1:
+        bad = _reduce(ws, w, params, grads, reg_mask, reg_lambda, epsilon, 0, n_params)
+        if bad == 0 and update:
+            _update(params, grads, epsilon, 0, n_params)
+    else:
+        for blk in prange(n_pblocks, num_threads=n_threads, schedule='static'):
+            bad += _reduce(ws, w, params, grads, reg_mask, reg_lambda, epsilon,
+                           blk * pstep, min(n_params, (blk + 1) * pstep))
+        if bad == 0 and update:
+            for blk in prange(n_pblocks, num_threads=n_threads, schedule='static'):
+                _update(params, grads, epsilon, blk * pstep,
+                        min(n_params, (blk + 1) * pstep))
+    return bad
+
+
+def _check_call(X, y, params, lay, n_threads, grads=None):
+    # Cheap consistency checks between arrays; the API layer validated values.
+    n_layers = (lay.shape[0] - 1) // 4
+    if n_threads < 1:
+        raise ValueError(f"n_threads must be >= 1, got {n_threads}")
+    if n_layers < 1 or lay.shape[0] != 4 * n_layers + 2:
+        raise ValueError("lay must come from mlnn._core.layout")
+    if X.shape[1] != lay[0]:
+        raise ValueError(f"X must have {lay[0]} columns, got {X.shape[1]}")
+    if params.shape[0] != lay[3 * n_layers] + lay[n_layers]:
+        raise ValueError("params does not match lay")
+    if grads is not None and grads.shape[0] != params.shape[0]:
+        raise ValueError("grads must have the shape of params")
+    if y is not None:
+        if y.shape[0] != X.shape[0]:
+            raise ValueError("y must have one label per row of X")
+        if y.shape[0] and (np.min(y) < 0 or np.max(y) >= lay[n_layers]):
+            raise ValueError(f"y must hold labels in [0, {lay[n_layers]})")
+
+
+def _reg_mask(const int64_t[::1] lay, Py_ssize_t n_params, dtype):
+    # 1 for weight entries, 0 for biases: biases are not regularized
+    cdef int n_layers = (lay.shape[0] - 1) // 4
+    mask = np.zeros(n_params, dtype=dtype)
+    for l in range(n_layers):
+        mask[lay[n_layers + 1 + l]: lay[n_layers + 1 + l] + lay[l] * lay[l + 1]] = 1
+    return mask
+
+
+# ---------------------------------------------------------------------------
+# Entry points (mirrored one to one by mlnn._reference)
+# ---------------------------------------------------------------------------
+
+def gradients(const floating[:, ::1] X, const int64_t[::1] y,
+              const floating[::1] params, const int64_t[::1] lay, int activation,
+              double reg_lambda, floating[::1] grads, Py_ssize_t n_chunks,
+              int n_threads):
+    """Full-batch gradient of n_samples * loss.
+
+    X (n_samples, n_in) IN; y (n_samples,) IN; params IN; lay IN;
+    grads (n_params,) OUT: dW_l = sum_i dL_i/dW_l + reg_lambda * W_l and
+    db_l = sum_i dL_i/db_l, in the params layout.
+    n_chunks IN: how the samples are cut (mlnn._core.n_chunks); it fixes the
+    summation order, so the result does not depend on n_threads.
+    Returns the number of non-finite entries.
+    """
+    _check_call(X, y, params, lay, n_threads, grads)
+    return _run(X, y, <floating *>&params[0], lay, activation, reg_lambda, 0.0, 1,
+                grads, n_chunks, n_threads, False)[1]
+
+
+def train(const floating[:, ::1] X, const int64_t[::1] y, floating[::1] params,
+          const int64_t[::1] lay, int activation, double reg_lambda, double epsilon,
+          Py_ssize_t num_pass, floating[::1] grads, Py_ssize_t n_chunks,
+          int n_threads):
+    """num_pass full-batch gradient-descent passes, in place, without the GIL.
+
+    Each pass: params -= epsilon * grads, with grads as in ``gradients``.
+    X, y, lay IN; params IN/OUT; grads OUT: the gradient of the last pass.
+    Returns (passes_done, n_bad).  A pass that would produce a non-finite
+    gradient or weight is not applied: training stops with
+    passes_done < num_pass, n_bad > 0 and params holding the last finite
+    weights.
+    """
+    _check_call(X, y, params, lay, n_threads, grads)
+    if num_pass < 0:
+        raise ValueError(f"num_pass must be >= 0, got {num_pass}")
+    return _run(X, y, &params[0], lay, activation, reg_lambda, epsilon, num_pass,
+                grads, n_chunks, n_threads, True)
+
+
+cdef tuple _run(const floating[:, ::1] X, const int64_t[::1] y, floating *params_ptr,
+                const int64_t[::1] lay, int activation, double reg_lambda,
+                double epsilon, Py_ssize_t num_pass, floating[::1] grads,
+                Py_ssize_t n_chunks, int n_threads, bint update):
+    cdef int n_layers = (lay.shape[0] - 1) // 4
+    cdef Py_ssize_t n_samples = X.shape[0]
+    cdef Py_ssize_t n_in = X.shape[1]
+    cdef Py_ssize_t c, done = 0, bad = 0
+    if n_samples == 0:
+        raise ValueError("X must have at least one row")
+    cdef Workspace w = _plan(n_samples, lay, n_chunks)
+    dtype = np.float32 if floating is float else np.float64
+    # Scratch is allocated once per call, never per pass.
+    cdef floating[::1] ws = np.empty(w.n_chunks * w.stride, dtype=dtype)
+    cdef floating[::1] reg_mask = _reg_mask(lay, w.n_params, dtype)
+    with nogil:
+        if n_threads == 1:
+            for c in range(w.n_chunks):
+                _chunk_load(&X[0, 0], n_in, &ws[0], &w, n_samples, c)
+        else:
+            for c in prange(w.n_chunks, num_threads=n_threads, schedule='static'):
+                _chunk_load(&X[0, 0], n_in, &ws[0], &w, n_samples, c)
+        while done < num_pass:
+            bad = _gradient_step(&y[0], params_ptr, &lay[0], n_layers, activation,
+                                 &ws[0], &w, n_samples, &grads[0], &reg_mask[0],
+                                 reg_lambda, epsilon, update, n_threads)
+            if bad:
+                break
+            done += 1
+    return done, bad
+
+
+cdef void _block_forward(const floating *X, const floating *params, const int64_t *lay,
+                         int n_layers, int activation, floating *scratch,
+                         Py_ssize_t n_samples, Py_ssize_t blk, floating *pre_out,
+                         floating *act_out) noexcept nogil:
+    # block blk of BLOCK_ROWS samples -> scratch [XT | acts | tmp]
+    cdef Py_ssize_t r0 = blk * BLOCK_ROWS
+    cdef Py_ssize_t m = min(BLOCK_ROWS, n_samples - r0)
+    cdef Py_ssize_t n_in = lay[0]
+    _transpose(X + r0 * n_in, scratch, m, n_in)
+    _forward_block(scratch, params, lay, n_layers, activation,
+                   scratch + n_in * BLOCK_ROWS,
+                   scratch + n_in * BLOCK_ROWS + BLOCK_ROWS * lay[4 * n_layers + 1],
+                   m, pre_out, act_out, n_samples, r0)
+
+
+cdef void _block_outputs(const floating *X, const int64_t *y, const floating *params,
+                         const int64_t *lay, int n_layers, int activation,
+                         floating *scratch, Py_ssize_t n_samples, Py_ssize_t blk,
+                         floating *proba, int64_t *labels, double *nll) noexcept nogil:
+    # Forward one block, then whichever of proba rows / argmax labels /
+    # sum of -log p[y] (into nll[blk]) is asked for (non-NULL).
+    cdef Py_ssize_t r0 = blk * BLOCK_ROWS
+    cdef Py_ssize_t m = min(BLOCK_ROWS, n_samples - r0)
+    cdef Py_ssize_t n_out = lay[n_layers]
+    cdef Py_ssize_t i, j
+    cdef double s = 0
+    cdef floating *probs
+    cdef floating *best
+    _block_forward(X, params, lay, n_layers, activation, scratch, n_samples, blk,
+                   NULL, NULL)
+    # probs (n_out, m): the last layer of acts
+    probs = scratch + lay[0] * BLOCK_ROWS + m * lay[4 * n_layers]
+    if proba != NULL:
+        _transpose(probs, proba + r0 * n_out, n_out, m)
+    if labels != NULL:
+        # argmax over classes; ties go to the lowest index, as in numpy.argmax
+        best = scratch + lay[0] * BLOCK_ROWS + BLOCK_ROWS * lay[4 * n_layers + 1]
+        memcpy(best, probs, m * sizeof(floating))
+        for i in range(m):
+            labels[r0 + i] = 0
+        for j in range(1, n_out):
+            for i in range(m):
+                if probs[j * m + i] > best[i]:
+                    best[i] = probs[j * m + i]
+                    labels[r0 + i] = j
+    if nll != NULL:
+        for i in range(m):
+            s -= log(probs[y[r0 + i] * m + i])
+        nll[blk] = s
+
+
+cdef void _blocks(const floating[:, ::1] X, const int64_t *y, const floating[::1] params,
+                  const int64_t[::1] lay, int activation, floating *proba,
+                  int64_t *labels, double *nll, floating *pre_out, floating *act_out,
+                  int n_threads) except *:
+    # Shared driver of forward / predict / predict_proba / loss: fixed blocks
+    # of BLOCK_ROWS samples, per-thread scratch, disjoint output rows.
+    cdef int n_layers = (lay.shape[0] - 1) // 4
+    cdef Py_ssize_t n_samples = X.shape[0]
+    cdef Py_ssize_t n_blocks = (n_samples + BLOCK_ROWS - 1) // BLOCK_ROWS
+    cdef Py_ssize_t per_thread = BLOCK_ROWS * (lay[0] + lay[4 * n_layers + 1] + 1)
+    cdef Py_ssize_t blk
+    cdef bint fwd = pre_out != NULL
+    if n_samples == 0:
+        return
+    dtype = np.float32 if floating is float else np.float64
+    cdef floating[::1] scratch = np.empty(per_thread * n_threads, dtype=dtype)
+    with nogil:
+        if n_threads == 1:
+            for blk in range(n_blocks):
+                if fwd:
+                    _block_forward(&X[0, 0], &params[0], &lay[0], n_layers, activation,
+                                   &scratch[0], n_samples, blk, pre_out, act_out)
+                else:
+                    _block_outputs(&X[0, 0], y, &params[0], &lay[0], n_layers,
+                                   activation, &scratch[0], n_samples, blk, proba,
+                                   labels, nll)
+        else:
+            for blk in prange(n_blocks, num_threads=n_threads, schedule='static'):
+                if fwd:
+                    _block_forward(&X[0, 0], &params[0], &lay[0], n_layers, activation,
+                                   &scratch[threadid() * per_thread], n_samples, blk,
+                                   pre_out, act_out)
+                else:
+                    _block_outputs(&X[0, 0], y, &params[0], &lay[0], n_layers,
+                                   activation, &scratch[threadid() * per_thread],
+                                   n_samples, blk, proba, labels, nll)
+
+
+def forward(const floating[:, ::1] X, const floating[::1] params,
+            const int64_t[::1] lay, int activation, floating[::1] pre_acts,
+            floating[::1] acts, int n_threads):
+    """Forward pass storing every layer.
+
+    X (n_samples, n_in) IN; params IN; lay IN;
+    pre_acts, acts (n_samples * sum(widths),) OUT: layer l is the row-major
+    (n_samples, width_l) block starting at n_samples * prefix[l].
+    """
+    _check_call(X, None, params, lay, n_threads)
+    if pre_acts.shape[0] != acts.shape[0] or acts.shape[0] != X.shape[0] * lay[lay.shape[0] - 1]:
+        raise ValueError("pre_acts and acts must have n_samples * sum(widths) entries")
+    if X.shape[0]:
+        _blocks(X, NULL, params, lay, activation, NULL, NULL, NULL, &pre_acts[0],
+                &acts[0], n_threads)
+
+
+def predict_proba(const floating[:, ::1] X, const floating[::1] params,
+                  const int64_t[::1] lay, int activation, floating[:, ::1] proba,
+                  int n_threads):
+    """Softmax output.  X (n_samples, n_in) IN -> proba (n_samples, n_out) OUT."""
+    _check_call(X, None, params, lay, n_threads)
+    if proba.shape[0] != X.shape[0] or proba.shape[1] != lay[(lay.shape[0] - 1) // 4]:
+        raise ValueError("proba must have shape (n_samples, n_out)")
+    if X.shape[0]:
+        _blocks(X, NULL, params, lay, activation, &proba[0, 0], NULL, NULL, NULL, NULL,
+                n_threads)
+
+
+def predict(const floating[:, ::1] X, const floating[::1] params,
+            const int64_t[::1] lay, int activation, int64_t[::1] labels,
+            int n_threads):
+    """Most probable class.  X (n_samples, n_in) IN -> labels (n_samples,) OUT.
+
+    Ties go to the lowest index, as in numpy.argmax.
+    """
+    _check_call(X, None, params, lay, n_threads)
+    if labels.shape[0] != X.shape[0]:
+        raise ValueError("labels must have shape (n_samples,)")
+    if X.shape[0]:
+        _blocks(X, NULL, params, lay, activation, NULL, &labels[0], NULL, NULL, NULL,
+                n_threads)
+
+
+def loss(const floating[:, ::1] X, const int64_t[::1] y, const floating[::1] params,
+         const int64_t[::1] lay, int activation, double reg_lambda, int n_threads):
+    """(sum_i -log p_i[y_i] + reg_lambda / 2 * sum_l ||W_l||^2) / n_samples.
+
+    X, y, params, lay IN.  Per-block sums are added in block order, so the
+    value does not depend on n_threads.
+    """
+    _check_call(X, y, params, lay, n_threads)
+    cdef int n_layers = (lay.shape[0] - 1) // 4
+    cdef Py_ssize_t n_samples = X.shape[0]
+    cdef Py_ssize_t n_blocks = (n_samples + BLOCK_ROWS - 1) // BLOCK_ROWS
+    cdef Py_ssize_t blk, l
+    cdef double total = 0, sq = 0
+    if n_samples == 0:
+        raise ValueError("X must have at least one row")
+    cdef double[::1] nll = np.zeros(n_blocks)
+    _blocks(X, &y[0], params, lay, activation, NULL, NULL, &nll[0], NULL, NULL,
+            n_threads)
+    for blk in range(n_blocks):
+        total += nll[blk]
+    for l in range(n_layers):
+        sq += _dot(&params[lay[n_layers + 1 + l]], &params[lay[n_layers + 1 + l]],
+                   lay[l] * lay[l + 1])
+    return (total + reg_lambda / 2 * sq) / n_samples

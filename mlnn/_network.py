@@ -1,0 +1,243 @@
+"""``neural_net``: the notebook's class, on the compiled training core.
+
+This is the API layer: it validates input, allocates outputs and prints; all
+arithmetic happens in ``mlnn._core.Model`` and its kernels.
+"""
+
+import re
+
+import numpy as np
+
+from mlnn import _validation as V
+from mlnn._core import Model
+from mlnn._reference import softmax as _softmax
+
+
+class neural_net:  # noqa: N801 - the notebook's name
+    """A fully connected network: tanh hidden layers and a softmax output,
+    trained by full-batch gradient descent with L2 weight decay.
+
+    Parameters
+    ----------
+    layers_dim : list of int
+        ``[n_in, n_hidden, n_out]`` gives the notebook's network:
+        ``hidden_layers`` hidden layers of width ``n_hidden`` (default 2), so
+        ``[2, 4, 2]`` has W1 (2, 4), W2 (4, 4), W3 (4, 2).  A list of more than
+        three sizes spells out every layer: ``[2, 16, 8, 3]`` has hidden
+        layers of 16 and 8 (``hidden_layers`` is then ignored).
+    hidden_layers : int, default 2
+        How many times a three-size ``layers_dim`` repeats the hidden width.
+    activation : {'tanh', 'relu', 'sigmoid'}, default 'tanh'
+    dtype : np.float64 or np.float32
+    backend : None, 'cython' or 'numpy'
+        None picks the compiled kernels when they are built; 'numpy' is the
+        readable reference implementation.
+    n_threads : None or int
+        None chooses automatically (OMP_NUM_THREADS, threadpoolctl limits and
+        available cores are honoured; small problems run serially).
+    random_state : None, int, RandomState or Generator
+        None draws the initial weights from NumPy's global random state, as
+        the notebook did, so ``np.random.seed(0)`` reproduces its numbers.
+
+    Examples
+    --------
+    >>> import numpy as np, sklearn.datasets
+    >>> from mlnn import neural_net
+    >>> X, y = sklearn.datasets.make_moons(300, noise=0.22, random_state=0)
+    >>> nn = neural_net([2, 4, 2], random_state=0)
+    >>> model = nn.train(X, y, 0.001, 0.0001, num_pass=2000, print_loss=False)
+    >>> model["W2"].shape
+    (4, 4)
+    """
+
+    def __init__(self, layers_dim, hidden_layers=2, activation="tanh",
+                 dtype=np.float64, backend=None, n_threads=None, random_state=None):
+        sizes = V.check_layers_dim(layers_dim, hidden_layers)
+        self.layers_dim = list(layers_dim)
+        self.hidden_layers = hidden_layers
+        self.activation = V.check_activation(activation)
+        self.dtype = V.check_dtype(dtype)
+        self.backend = backend
+        self.n_threads = V.check_n_threads(n_threads)
+        self.random_state = random_state
+        self._model = Model(sizes, self.activation, self.dtype, backend, self.n_threads)
+        self._model.init_weights(random_state)
+        self.history_ = _empty_history()
+
+    # -- parameters ------------------------------------------------------------
+    @property
+    def sizes(self):
+        """Every layer's width, [n_in, hidden..., n_out]."""
+        return list(self._model.sizes)
+
+    @property
+    def backend_(self):
+        """The backend in use: 'cython' or 'numpy'."""
+        return self._model.backend_name
+
+    @property
+    def model(self):
+        """Live parameters {'W1': (n_in, n_1), 'b1': (1, n_1), ...} (views)."""
+        out = {}
+        for l, (W, b) in enumerate(self._model.layers(), start=1):
+            out[f"W{l}"] = W
+            out[f"b{l}"] = b.reshape(1, -1)
+        return dict(sorted(out.items()))
+
+    def __getattr__(self, name):
+        # nn.W1, nn.b3, ... as in the notebook's attribute-style access
+        if re.fullmatch(r"[Wb][1-9][0-9]*", name) and "_model" in self.__dict__:
+            params = self.model
+            if name in params:
+                return params[name]
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    def _check_X(self, X, name="X"):
+        return V.check_X(X, self._model.sizes[0], self.dtype, name=name)
+
+    def _check_Xy(self, X, y):
+        X = self._check_X(X)
+        return X, V.check_labels(y, X.shape[0], self._model.sizes[-1])
+
+    # -- the notebook's methods -------------------------------------------------
+    def softmax(self, x):
+        """Row-wise softmax of x (n_samples, n_out), stabilized by the row max."""
+        return _softmax(np.asarray(x, dtype=self.dtype))
+
+    def tanh(self, x):
+        return np.tanh(x)
+
+    def fprop(self, X):
+        """Forward pass: (pre_act1, ..., pre_actL, act1, ..., actL).
+
+        For the notebook's network L = 3 and act3 is the softmax output.
+        """
+        pre_acts, acts = self._model.forward(self._check_X(X))
+        return tuple(pre_acts) + tuple(acts)
+
+    def predict_proba(self, X):
+        """Class probabilities, shape (n_samples, n_out)."""
+        return self._model.predict_proba(self._check_X(X))
+
+    def predict(self, X):
+        """Class indices in [0, n_out), shape (n_samples,)."""
+        return self._model.predict(self._check_X(X))
+
+    def crossentropy_loss(self, X, y, reg_lambda):
+        """(sum_i -log p_i[y_i] + reg_lambda / 2 * sum_l ||W_l||^2) / n_samples."""
+        X, y = self._check_Xy(X, y)
+        reg_lambda = V.check_float(reg_lambda, "reg_lambda")
+        return self._model.loss(X, y, reg_lambda)
+
+    def bprop(self, X, y, reg_lambda, epsilon):
+        """One gradient-descent pass (backprop + update); returns the parameters."""
+        return self.train(X, y, reg_lambda, epsilon, num_pass=1, print_loss=False)
+
+    def train(self, X, y, reg_lambda, epsilon, num_pass=25000, print_loss=True,
+              print_every=1000, progress=False, on_divergence="raise"):
+        """Full-batch gradient descent with L2 weight decay.
+
+        Each pass: ``W -= epsilon * (sum_i dL_i/dW + reg_lambda * W)`` for every
+        weight matrix and ``b -= epsilon * sum_i dL_i/db`` for every bias
+        (gradients are summed over samples, not averaged).  Calling ``train``
+        again continues from the current weights.
+
+        Parameters
+        ----------
+        X : array-like (n_samples, n_in)
+        y : array-like (n_samples,) of int labels in [0, n_out)
+        reg_lambda : float >= 0, L2 weight decay
+        epsilon : float > 0, learning rate
+        num_pass : int >= 0
+        print_loss : bool
+            Print ``Loss after iteration i: x`` after passes 0, print_every, ...
+        print_every : int
+            Also the interval at which ``history_`` records the loss, the
+            training accuracy and the per-layer gradient norms ||dW_l||.
+        progress : bool
+            Show a tqdm progress bar.
+        on_divergence : {'raise', 'warn'}
+            What to do when the loss or weights become non-finite: the last
+            finite weights are kept, then DivergenceError is raised or a
+            RuntimeWarning issued.
+
+        Returns
+        -------
+        dict of copies {'W1': ..., 'b1': ..., ...}; b_l has shape (1, n_l).
+        (The original notebook returned W3 under the name W2; here W2 is the
+        hidden-to-hidden matrix.)
+        """
+        X, y = self._check_Xy(X, y)
+        reg_lambda = V.check_float(reg_lambda, "reg_lambda")
+        epsilon = V.check_float(epsilon, "epsilon", strict=True)
+        num_pass = V.check_int(num_pass, "num_pass")
+        print_every = V.check_int(print_every, "print_every", minimum=1)
+        if on_divergence not in ("raise", "warn"):
+            raise ValueError(
+                f"on_divergence must be 'raise' or 'warn', got {on_divergence!r}")
+        self.history_ = _empty_history()
+        bar = _progress_bar(num_pass) if progress else None
+
+        def on_record(i, grads):
+            loss = self._model.loss(X, y, reg_lambda)
+            acc = float(np.mean(self._model.predict(X) == y))
+            self.history_["pass"].append(i)
+            self.history_["loss"].append(loss)
+            self.history_["accuracy"].append(acc)
+            self.history_["grad_norms"].append(self._model.grad_norms(grads))
+            if bar is not None:
+                bar.update(i + 1 - bar.n)
+                bar.set_postfix(loss=f"{loss:.6f}")
+            if print_loss:
+                print("Loss after iteration %i: %f" % (i, loss))
+            if not np.isfinite(loss):
+                self._model._diverged(i, epsilon, on_divergence, "loss")
+                return False
+            return True
+
+        try:
+            self._model.train(X, y, reg_lambda, epsilon, num_pass,
+                              record_every=print_every, on_record=on_record,
+                              on_divergence=on_divergence)
+        finally:
+            if bar is not None:
+                bar.close()
+        return {k: v.copy() for k, v in self.model.items()}
+
+    # -- pictures (mlnn.plotting) ------------------------------------------------
+    def visualize_preds(self, X, y, ax=None, resolution=0.005, proba=False):
+        """Decision regions over the data; see mlnn.plotting.visualize_preds."""
+        from mlnn import plotting
+        return plotting.visualize_preds(self, X, y, ax=ax, resolution=resolution,
+                                        proba=proba)
+
+    def animate_preds(self, X, y, reg_lambda, epsilon, num_pass=35000, frames=120,
+                      interval=50, save=None):
+        """Animate training; see mlnn.plotting.animate_preds."""
+        from mlnn import plotting
+        return plotting.animate_preds(self, X, y, reg_lambda, epsilon,
+                                      num_pass=num_pass, frames=frames,
+                                      interval=interval, save=save)
+
+    def plot_loss(self, ax=None):
+        """Loss against pass from history_; see mlnn.plotting.plot_loss."""
+        from mlnn import plotting
+        return plotting.plot_loss(self, ax=ax)
+
+    def plot_gradients(self, ax=None):
+        """Per-layer ||dW_l|| against pass (log scale); see mlnn.plotting."""
+        from mlnn import plotting
+        return plotting.plot_gradients(self, ax=ax)
+
+    def __repr__(self):
+        return (f"neural_net(sizes={self.sizes}, activation={self.activation!r}, "
+                f"dtype={self.dtype.name}, backend={self.backend_!r})")
+
+
+def _empty_history():
+    return {"pass": [], "loss": [], "accuracy": [], "grad_norms": []}
+
+
+def _progress_bar(total):
+    from tqdm.auto import tqdm
+    return tqdm(total=total, unit="pass", desc="training")
