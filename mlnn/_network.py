@@ -229,6 +229,12 @@ class neural_net:  # noqa: N801 - the notebook's name
         from mlnn import plotting
         return plotting.plot_gradients(self, ax=ax)
 
+    # -- persistence (mlnn._io) --------------------------------------------------
+    def save(self, path):
+        """Write the model to an .npz file (no pickle); read it with mlnn.load."""
+        from mlnn import _io
+        return _io.save(self, path)
+
     def __repr__(self):
         return (f"neural_net(sizes={self.sizes}, activation={self.activation!r}, "
                 f"dtype={self.dtype.name}, backend={self.backend_!r})")
