@@ -1,0 +1,802 @@
+#!/usr/bin/env python
+"""Time mlnn against NumPy, scikit-learn, PyTorch and JAX (issue #3).
+
+    python bench/run.py [--quick] [--workload W1,W2,...] [--threads N] [--out NAME]
+
+Workloads (fixed seeds, float64 unless said):
+
+    W1  notebook  [2,4,4,2] on make_moons(300, noise=0.22), reg 1e-3, eps 1e-4, 25000 passes
+    W2  wide      [2,64,64,2] on make_moons(10000, noise=0.22), 200 passes
+    W3  image     [784,128,128,10] on 10000 synthetic samples, 20 passes, float64 and float32
+    W4  grid      predict on the visualize_preds grid (step 0.005, 0.7 padding) with W1's net
+    W5  many      64 W1 trainings of 2000 passes, serially and from 2 Python threads
+    plots         time per pass against N and against width (two PNGs)
+
+Repetitions are interleaved (rep 1 of every implementation, then rep 2, ...)
+so that a slow spell of the machine hits them all alike; each row reports the
+median and the min-max.  Slow peers time a fixed fraction of the passes and
+are scaled to the full count (the table says so).  Writes
+bench/results/<name>.json and .md, and bench/results/time_vs_n.png and
+time_vs_width.png.  See bench/README.md for what each column means.
+"""
+
+import argparse
+import os
+import sys
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--quick", action="store_true",
+                   help="fewer passes and repetitions (about 1-2 minutes)")
+    p.add_argument("--workload", default="W1,W2,W3,W4,W5,plots",
+                   help="comma-separated subset of W1,W2,W3,W4,W5,plots")
+    p.add_argument("--threads", type=int, default=None,
+                   help="the 'all threads' count (default: every CPU this process may use)")
+    p.add_argument("--out", default=None,
+                   help="result name: bench/results/NAME.json/.md "
+                        "(default 'latest', or 'quick' with --quick)")
+    args = p.parse_args(argv)
+    args.workload = [w.strip() for w in args.workload.split(",") if w.strip()]
+    bad = set(args.workload) - {"W1", "W2", "W3", "W4", "W5", "plots"}
+    if bad:
+        p.error(f"unknown workload(s): {', '.join(sorted(bad))}")
+    if args.threads is not None and args.threads < 1:
+        p.error("--threads must be >= 1")
+    return args
+
+
+ARGS = parse_args() if __name__ == "__main__" else None
+if ARGS is not None and ARGS.threads is not None:
+    # must happen before NumPy, torch and the OpenMP runtime load
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[var] = str(ARGS.threads)
+    if ARGS.threads == 1:
+        os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") +
+                                   " --xla_cpu_multi_thread_eigen=false"
+                                   " intra_op_parallelism_threads=1")
+
+import datetime  # noqa: E402
+import json  # noqa: E402
+import platform  # noqa: E402
+import statistics  # noqa: E402
+import subprocess  # noqa: E402
+import time  # noqa: E402
+from concurrent.futures import ThreadPoolExecutor  # noqa: E402
+from contextlib import contextmanager  # noqa: E402
+
+import numpy as np  # noqa: E402
+import sklearn.datasets  # noqa: E402
+from threadpoolctl import threadpool_limits  # noqa: E402
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import peers  # noqa: E402
+from mlnn import _threads  # noqa: E402
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+RESULTS = os.path.join(HERE, "results")
+
+# passes (total), peer_passes (timed for the slow peers, then scaled), reps
+FULL = {
+    "W1": dict(passes=25000, peer_passes={"numpy": 2500, "sklearn": 2500, "torch": 1000},
+               reps=5, acc_passes=25000),
+    "W2": dict(passes=200, peer_passes={"numpy": 40, "sklearn": 40, "torch": 40}, reps=3),
+    "W3": dict(passes=20, peer_passes={"numpy": 5, "sklearn": 5, "torch": 5}, reps=3),
+    "W4": dict(reps=5),
+    "W5": dict(models=64, passes=2000, reps=3),
+    "plots": dict(ns=[100, 300, 1000, 3000, 10000, 30000, 100000],
+                  widths=[4, 8, 16, 32, 64, 128, 256, 512], width_n=2000, min_time=0.2),
+    "check_passes": 200,
+}
+QUICK = {
+    "W1": dict(passes=2500, peer_passes={"numpy": 250, "sklearn": 250, "torch": 100},
+               reps=3, acc_passes=2500),
+    "W2": dict(passes=40, peer_passes={"numpy": 10, "sklearn": 10, "torch": 10}, reps=2),
+    "W3": dict(passes=3, peer_passes={"numpy": 1, "sklearn": 1, "torch": 1}, reps=2),
+    "W4": dict(reps=3),
+    "W5": dict(models=16, passes=1000, reps=2),
+    "plots": dict(ns=[100, 1000, 10000], widths=[4, 16, 64, 256], width_n=2000,
+                  min_time=0.05),
+    "check_passes": 50,
+}
+
+REG, EPS = 0.001, 0.0001
+
+# label -> short key used in the configs above and in the JSON
+MLNN_1 = "mlnn cython, 1 thread"
+MLNN = "mlnn cython, auto threads"   # the reference every ratio divides by
+NUMPY = "mlnn numpy backend"
+SKLEARN = "scikit-learn MLPClassifier"
+TORCH = "PyTorch eager"
+JAX = "JAX jit, compile excluded"
+JAX_C = "JAX jit, compile included"
+
+
+def log(*a):
+    print(*a, file=sys.stderr, flush=True)
+
+
+# -- data ------------------------------------------------------------------------
+
+def moons(n, noise=0.22):
+    X, y = sklearn.datasets.make_moons(n, noise=noise, random_state=0)
+    return np.ascontiguousarray(X), y.astype(np.int64)
+
+
+def synthetic_images(n=10000, n_in=784, n_out=10):
+    rng = np.random.default_rng(0)
+    X = rng.random((n, n_in))                      # "pixels" in [0, 1)
+    y = np.argmax(X @ rng.standard_normal((n_in, n_out)), axis=1)  # a linear teacher
+    return X, y.astype(np.int64)
+
+
+def grid(X, step=0.005, pad=0.7):
+    """The visualize_preds grid: step over the data's range plus padding."""
+    x0, x1 = X[:, 0].min() - pad, X[:, 0].max() + pad
+    y0, y1 = X[:, 1].min() - pad, X[:, 1].max() + pad
+    xx, yy = np.meshgrid(np.arange(x0, x1, step), np.arange(y0, y1, step))
+    return np.ascontiguousarray(np.c_[xx.ravel(), yy.ravel()])
+
+
+def init_weights(sizes, dtype=np.float64, seed=0):
+    """mlnn's own initialisation (random_state=seed), shared by every peer."""
+    net = peers._mlnn_net(sizes, dtype, "numpy", 1)
+    net._model.init_weights(seed)
+    return [(W.copy(), b.copy()) for W, b in net._model.layers()]
+
+
+def macs(sizes):
+    return sum(a * b for a, b in zip(sizes[:-1], sizes[1:]))
+
+
+def train_flops(sizes, n):
+    """Forward 2*N*sum(n_in*n_out), backward about twice that."""
+    return 6.0 * n * macs(sizes)
+
+
+def rel_err(ws, ref):
+    """max over parameters of |w - w_ref|, relative to the largest |w_ref|."""
+    num = max(float(np.max(np.abs(np.asarray(a, np.float64) - b)))
+              for (Wa, ba), (Wb, bb) in zip(ws, ref) for a, b in ((Wa, Wb), (ba, bb)))
+    den = max(float(np.max(np.abs(b))) for W, bb in ref for b in (W, bb))
+    return num / den
+
+
+# -- timing helpers ------------------------------------------------------------------
+
+@contextmanager
+def torch_threads(n):
+    if peers.torch is None:
+        yield
+        return
+    old = peers.torch.get_num_threads()
+    peers.torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        peers.torch.set_num_threads(old)
+
+
+def timed_train(trainer, timed, total, threads=None):
+    """A measure(): reset (untimed), run `timed` passes, scale to `total`."""
+    def measure():
+        trainer.reset()
+        with torch_threads(threads) if threads else _null():
+            t0 = time.perf_counter()
+            trainer.run(timed)
+            dt = time.perf_counter() - t0
+        return dt * total / timed
+    return measure
+
+
+@contextmanager
+def _null():
+    yield
+
+
+def jax_train(trainer, total):
+    """Fresh compile every repetition, then the full run: two rows."""
+    def measure():
+        compile_s = trainer.compile()
+        trainer.reset()
+        t0 = time.perf_counter()
+        trainer.run(total)
+        run_s = time.perf_counter() - t0
+        return {JAX: run_s, JAX_C: compile_s + run_s}
+    return measure
+
+
+def timed_predict(predictor, threads=None):
+    def measure():
+        with torch_threads(threads) if threads else _null():
+            t0 = time.perf_counter()
+            predictor.run()
+            return time.perf_counter() - t0
+    return measure
+
+
+def jax_predict(predictor):
+    def measure():
+        compile_s = predictor.compile()
+        t0 = time.perf_counter()
+        predictor.run()
+        run_s = time.perf_counter() - t0
+        return {JAX: run_s, JAX_C: compile_s + run_s}
+    return measure
+
+
+def interleave(measures, reps):
+    """measures: {label: measure()}; measure returns seconds or {label: seconds}.
+
+    Repetition r of every implementation runs before repetition r+1 of any.
+    """
+    times = {}
+    for r in range(reps):
+        for label, measure in measures.items():
+            out = measure()
+            if not isinstance(out, dict):
+                out = {label: out}
+            for k, v in out.items():
+                times.setdefault(k, []).append(v)
+        log(f"    rep {r + 1}/{reps}: " + ", ".join(
+            f"{k} {v[-1]:.3g}s" for k, v in times.items()))
+    return times
+
+
+# -- the roofline -------------------------------------------------------------------
+
+def gemm_gflops(dtype, threads, n=1024, reps=3):
+    rng = np.random.default_rng(0)
+    a = rng.random((n, n)).astype(dtype)
+    b = rng.random((n, n)).astype(dtype)
+    best = np.inf
+    with threadpool_limits(limits=threads, user_api="blas"):
+        a @ b  # warm up
+        for _ in range(reps):
+            t0 = time.perf_counter()
+            a @ b
+            best = min(best, time.perf_counter() - t0)
+    return 2.0 * n ** 3 / best / 1e9
+
+
+def roofline(all_threads):
+    out = {}
+    for name, dt in (("dgemm", np.float64), ("sgemm", np.float32)):
+        for t in sorted({1, all_threads}):
+            out[f"{name}_{t}t"] = gemm_gflops(dt, t)
+    return out
+
+
+# -- one training workload -----------------------------------------------------------
+
+class Bench:
+    def __init__(self, args):
+        self.args = args
+        self.cfg = QUICK if args.quick else FULL
+        self.all_threads = args.threads or _threads.cpu_count()
+        self.rows = []          # one per (workload, implementation)
+        self.checks = {}        # accuracy, threads, W5, agreement
+        self.extra = {}
+        self.w1_weights = None
+
+    def row(self, workload, label, times, flops=None, timed=None, total=None,
+            threads=None, note=None, ref=MLNN):
+        med = statistics.median(times)
+        r = dict(workload=workload, implementation=label, times_s=times, median_s=med,
+                 min_s=min(times), max_s=max(times), ref=ref)
+        if flops:
+            r["gflops"] = flops / med / 1e9
+        if timed and total and timed != total:
+            r["scaled"] = f"timed {timed} of {total} passes, scaled"
+        if threads is not None:
+            r["threads"] = threads
+        if note:
+            r["note"] = note
+        self.rows.append(r)
+        return r
+
+    def finish_ratios(self):
+        ref = {}
+        for r in self.rows:
+            if r["implementation"] == r["ref"]:
+                ref[r["workload"]] = r["median_s"]
+        for r in self.rows:
+            if r["workload"] in ref:
+                r["ratio_vs_mlnn"] = r["median_s"] / ref[r["workload"]]
+
+    def train_workload(self, name, sizes, X, y, reg, eps, cfg, dtype_note=""):
+        """Time every implementation on one training workload (interleaved)."""
+        init = init_weights(sizes, X.dtype)
+        total, pp = cfg["passes"], cfg["peer_passes"]
+        mlnn_1 = peers.MlnnTrainer(sizes, X, y, init, reg, eps, n_threads=1)
+        mlnn = peers.MlnnTrainer(sizes, X, y, init, reg, eps, n_threads=self.args.threads)
+        auto = mlnn.threads_used
+        measures = {MLNN_1: timed_train(mlnn_1, total, total),
+                    MLNN: timed_train(mlnn, total, total)}
+        peer = {NUMPY: peers.MlnnTrainer(sizes, X, y, init, reg, eps, backend="numpy"),
+                SKLEARN: peers.SklearnTrainer(sizes, X, y, init, reg, eps)}
+        measures[NUMPY] = timed_train(peer[NUMPY], min(pp["numpy"], total), total)
+        measures[SKLEARN] = timed_train(peer[SKLEARN], min(pp["sklearn"], total), total)
+        if peers.TORCH:
+            peer[TORCH] = peers.TorchTrainer(sizes, X, y, init, reg, eps)
+            # torch gets mlnn's automatic thread count: on tiny tensors its
+            # thread pool only adds barrier waits (100x slower on a busy machine)
+            measures[TORCH] = timed_train(peer[TORCH], min(pp["torch"], total), total,
+                                          threads=auto)
+        if peers.JAX:
+            peer[JAX] = peers.JaxTrainer(sizes, X, y, init, reg, eps)
+            measures[JAX] = jax_train(peer[JAX], total)
+        log(f"  {name}{dtype_note}: {sizes}, N={X.shape[0]}, {total} passes; "
+            f"mlnn auto uses {auto} thread(s)")
+        times = interleave(measures, cfg["reps"])
+        flops = train_flops(sizes, X.shape[0]) * total
+        timed = {NUMPY: pp["numpy"], SKLEARN: pp["sklearn"], TORCH: pp["torch"]}
+        for label, ts in times.items():
+            threads = {MLNN_1: 1, MLNN: auto, TORCH: auto}.get(label)
+            note = None
+            if label == SKLEARN and sizes[-1] == 2:
+                note = "binary: one logistic output unit"
+            if label == JAX_C:
+                note = "fresh jit compile every repetition"
+            self.row(name, label, ts, flops, min(timed.get(label, total), total), total,
+                     threads=threads, note=note)
+        # same maths: JAX ran the full count from the same init as mlnn
+        if peers.JAX:
+            self.checks.setdefault("jax_vs_mlnn_rel_err", {})[name] = rel_err(
+                peer[JAX].weights(), mlnn.weights())
+        return mlnn
+
+    # -- workloads -------------------------------------------------------------------
+
+    def w1(self):
+        cfg = self.cfg["W1"]
+        X, y = moons(300)
+        sizes = [2, 4, 4, 2]
+        mlnn = self.train_workload("W1", sizes, X, y, REG, EPS, cfg)
+        self.w1_weights = mlnn.weights()
+        # accuracy: the full run once on each backend, from the same init
+        n = cfg["acc_passes"]
+        init = init_weights(sizes)
+        res, secs = {}, {}
+        for backend in ("cython", "numpy"):
+            t = peers.MlnnTrainer(sizes, X, y, init, REG, EPS, backend=backend)
+            t.reset()
+            t0 = time.perf_counter()
+            t.run(n)
+            secs[backend] = time.perf_counter() - t0
+            res[backend] = t.weights()
+        err = rel_err(res["cython"], res["numpy"])
+        self.checks["accuracy"] = dict(
+            passes=n, rel_err=err, target=1e-9, met=err <= 1e-9,
+            seconds_once=secs,
+            definition="max |W_cython - W_numpy| / max |W_numpy| over all parameters")
+        log(f"  W1 accuracy after {n} passes: rel err {err:.2e} "
+            f"(numpy backend ran once in full: {secs['numpy']:.1f}s)")
+
+    def w2(self):
+        X, y = moons(10000)
+        self.train_workload("W2", [2, 64, 64, 2], X, y, REG, 1e-5, self.cfg["W2"])
+
+    def w3(self):
+        X, y = synthetic_images()
+        for dt, tag in ((np.float64, "W3 float64"), (np.float32, "W3 float32")):
+            self.train_workload(tag, [784, 128, 128, 10], X.astype(dt), y, REG, 1e-6,
+                                self.cfg["W3"])
+
+    def w4(self):
+        cfg = self.cfg["W4"]
+        Xm, ym = moons(300)
+        sizes = [2, 4, 4, 2]
+        weights = self.w1_weights
+        if weights is None:
+            t = peers.MlnnTrainer(sizes, Xm, ym, init_weights(sizes), REG, EPS)
+            t.reset()
+            t.run(2000)
+            weights = t.weights()
+        G = grid(Xm)
+        log(f"  W4: predict on a {G.shape[0]}-point grid")
+        m1 = peers.MlnnPredictor(sizes, weights, G, n_threads=1)
+        m = peers.MlnnPredictor(sizes, weights, G, n_threads=self.args.threads)
+        auto = m.threads_used
+        preds = {NUMPY: peers.MlnnPredictor(sizes, weights, G, backend="numpy"),
+                 SKLEARN: peers.SklearnPredictor(sizes, weights, G, Xm, ym)}
+        measures = {MLNN_1: timed_predict(m1), MLNN: timed_predict(m),
+                    NUMPY: timed_predict(preds[NUMPY]),
+                    SKLEARN: timed_predict(preds[SKLEARN])}
+        if peers.TORCH:
+            preds[TORCH] = peers.TorchPredictor(sizes, weights, G)
+            measures[TORCH] = timed_predict(preds[TORCH], threads=auto)
+        if peers.JAX:
+            preds[JAX] = peers.JaxPredictor(sizes, weights, G)
+            measures[JAX] = jax_predict(preds[JAX])
+        times = interleave(measures, cfg["reps"])
+        flops = 2.0 * G.shape[0] * macs(sizes)
+        for label, ts in times.items():
+            self.row("W4", label, ts, flops,
+                     threads={MLNN_1: 1, MLNN: auto, TORCH: auto}.get(label))
+        labels = m.run()
+        self.checks["W4_agreement"] = {
+            label: float(np.mean(p.run() == labels)) for label, p in preds.items()}
+        self.extra["W4_points"] = int(G.shape[0])
+
+    def w5(self):
+        cfg = self.cfg["W5"]
+        X, y = moons(300)
+        sizes = [2, 4, 4, 2]
+        trainers = [peers.MlnnTrainer(sizes, X, y, init_weights(sizes, seed=k), REG, EPS)
+                    for k in range(cfg["models"])]
+        n = cfg["passes"]
+        log(f"  W5: {cfg['models']} trainings of {n} passes, serial vs 2 Python threads")
+        results = {}
+
+        def serial():
+            for t in trainers:
+                t.reset()
+            t0 = time.perf_counter()
+            for t in trainers:
+                t.run(n)
+            dt = time.perf_counter() - t0
+            results["serial"] = [t.weights() for t in trainers]
+            return dt
+
+        def threaded():
+            for t in trainers:
+                t.reset()
+            t0 = time.perf_counter()
+            with ThreadPoolExecutor(max_workers=2) as pool:
+                list(pool.map(lambda t: t.run(n), trainers))
+            dt = time.perf_counter() - t0
+            results["threaded"] = [t.weights() for t in trainers]
+            return dt
+
+        labels = ("mlnn, serial (1 Python thread)", "mlnn, 2 Python threads")
+        times = interleave({labels[0]: serial, labels[1]: threaded}, cfg["reps"])
+        for label, ts in times.items():
+            self.row("W5", label, ts, train_flops(sizes, 300) * n * cfg["models"],
+                     ref=labels[0], threads=1)
+        same = all(rel_err(a, b) == 0.0 for a, b in zip(results["serial"],
+                                                          results["threaded"]))
+        self.checks["W5_threaded_equals_serial"] = same
+
+    def same_maths(self):
+        """Every trainer from one init on a 3-class problem (softmax everywhere)."""
+        X, y = sklearn.datasets.make_blobs(300, centers=3, random_state=0)
+        X, y = np.ascontiguousarray(X), y.astype(np.int64)
+        sizes = [2, 4, 4, 3]
+        init = init_weights(sizes)
+        n = self.cfg["check_passes"]
+        classes = {NUMPY: lambda *a: peers.MlnnTrainer(*a, backend="numpy"),
+                   SKLEARN: peers.SklearnTrainer}
+        if peers.TORCH:
+            classes[TORCH] = peers.TorchTrainer
+        if peers.JAX:
+            classes[JAX] = peers.JaxTrainer
+        ref = peers.MlnnTrainer(sizes, X, y, init, REG, EPS)
+        ref.reset()
+        ref.run(n)
+        out = {}
+        for label, cls in classes.items():
+            t = cls(sizes, X, y, init, REG, EPS)
+            t.reset()
+            with torch_threads(1):
+                t.run(n)
+            out[label] = rel_err(t.weights(), ref.weights())
+        self.checks["same_maths_rel_err"] = dict(
+            problem=f"{sizes} on make_blobs(300, centers=3), {n} passes from one init",
+            **out)
+        log(f"  same maths ({n} passes, 3 classes): " +
+            ", ".join(f"{k} {v:.1e}" for k, v in out.items()))
+
+    # -- plots ------------------------------------------------------------------------
+
+    def per_pass(self, trainer, min_time, threads=None):
+        """Seconds per pass: grow the pass count until a run takes min_time; best of 2."""
+        k, best = 1, np.inf
+        with torch_threads(threads) if threads else _null():
+            while True:
+                trainer.reset()
+                t0 = time.perf_counter()
+                trainer.run(k)
+                dt = time.perf_counter() - t0
+                if dt >= min_time or k >= 1 << 20:
+                    break
+                k = max(2 * k, int(k * 1.2 * min_time / max(dt, 1e-9)))
+            best = dt / k
+            trainer.reset()
+            t0 = time.perf_counter()
+            trainer.run(k)
+            best = min(best, (time.perf_counter() - t0) / k)
+        return best
+
+    def sweep(self, points, make, min_time):
+        """points: list of (x, sizes, X, y) -> {label: [seconds per pass]}."""
+        out = {}
+        for x, sizes, X, y in points:
+            init = init_weights(sizes)
+            mlnn = peers.MlnnTrainer(sizes, X, y, init, REG, 1e-6,
+                                     n_threads=self.args.threads)
+            auto = mlnn.threads_used
+            impls = {MLNN_1: peers.MlnnTrainer(sizes, X, y, init, REG, 1e-6, n_threads=1),
+                     MLNN: mlnn,
+                     NUMPY: peers.MlnnTrainer(sizes, X, y, init, REG, 1e-6, backend="numpy"),
+                     SKLEARN: peers.SklearnTrainer(sizes, X, y, init, REG, 1e-6)}
+            if peers.TORCH:
+                impls[TORCH] = peers.TorchTrainer(sizes, X, y, init, REG, 1e-6)
+            if peers.JAX:
+                impls[JAX] = peers.JaxTrainer(sizes, X, y, init, REG, 1e-6)
+            for label, t in impls.items():
+                s = self.per_pass(t, min_time, threads=auto if label == TORCH else None)
+                out.setdefault(label, []).append(s)
+            log(f"    {make}={x}: " + ", ".join(
+                f"{k} {v[-1] * 1e6:.0f}us" for k, v in out.items()))
+        return out
+
+    def plots(self):
+        cfg = self.cfg["plots"]
+        sizes = [2, 4, 4, 2]
+        log(f"  plots: time per pass vs N ({sizes})")
+        pts = [(n, sizes) + moons(n) for n in cfg["ns"]]
+        by_n = self.sweep(pts, "N", cfg["min_time"])
+        log(f"  plots: time per pass vs width (N={cfg['width_n']})")
+        X, y = moons(cfg["width_n"])
+        pts = [(w, [2, w, w, 2], X, y) for w in cfg["widths"]]
+        by_w = self.sweep(pts, "width", cfg["min_time"])
+        self.extra["time_vs_n"] = dict(sizes=sizes, n=cfg["ns"], seconds_per_pass=by_n)
+        self.extra["time_vs_width"] = dict(n=cfg["width_n"], width=cfg["widths"],
+                                           seconds_per_pass=by_w)
+        self.draw("time_vs_n.png", cfg["ns"], by_n, [train_flops(sizes, n) for n in cfg["ns"]],
+                  "N (samples), network [2,4,4,2]", "time per pass against N")
+        self.draw("time_vs_width.png", cfg["widths"], by_w,
+                  [train_flops([2, w, w, 2], cfg["width_n"]) for w in cfg["widths"]],
+                  f"hidden width w, network [2,w,w,2], N={cfg['width_n']}",
+                  "time per pass against width")
+
+    def draw(self, fname, xs, series, flops, xlabel, title):
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+        fig, (ax, ax2) = plt.subplots(1, 2, figsize=(12, 4.8))
+        styles = {MLNN: ("C0", "-", "o"), MLNN_1: ("C0", "--", "s"),
+                  NUMPY: ("C1", "-", "^"), SKLEARN: ("C2", "-", "v"),
+                  TORCH: ("C3", "-", "D"), JAX: ("C4", "-", "x")}
+        for label, secs in series.items():
+            c, ls, m = styles[label]
+            ax.loglog(xs, np.array(secs) * 1e6, color=c, ls=ls, marker=m, label=label)
+            ax2.semilogx(xs, np.array(flops) / np.array(secs) / 1e9, color=c, ls=ls,
+                         marker=m, label=label)
+        roof = self.extra.get("roofline", {})
+        for key, ls in ((f"dgemm_{self.all_threads}t", ":"), ("dgemm_1t", "-.")):
+            if key in roof:
+                ax2.axhline(roof[key], color="k", ls=ls, lw=1,
+                            label=f"roofline: numpy dgemm {key.split('_')[1]} "
+                                  f"({roof[key]:.0f} GFLOP/s)")
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel("time per pass (µs, log)")
+        ax.set_title(title)
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend(fontsize=8)
+        ax2.set_xlabel(xlabel)
+        ax2.set_ylabel("achieved GFLOP/s (6·N·Σ n_in·n_out per pass)")
+        ax2.set_yscale("log")
+        ax2.set_title("achieved GFLOP/s vs the dgemm roofline")
+        ax2.grid(True, which="both", alpha=0.3)
+        ax2.legend(fontsize=7)
+        kind = "--quick" if self.args.quick else "full run"
+        fig.suptitle(f"mlnn bench ({kind}, {platform.node()}, "
+                     f"load avg at start {self.extra['loadavg_start'][0]:.1f})", fontsize=9)
+        fig.tight_layout()
+        os.makedirs(RESULTS, exist_ok=True)
+        fig.savefig(os.path.join(RESULTS, fname), dpi=100)
+        plt.close(fig)
+
+    # -- targets ----------------------------------------------------------------------
+
+    def targets(self):
+        med = {(r["workload"], r["implementation"]): r for r in self.rows}
+        out = []
+
+        def ratio(w, slow, fast=MLNN):
+            if (w, slow) in med and (w, fast) in med:
+                return med[(w, slow)]["median_s"] / med[(w, fast)]["median_s"], \
+                    med[(w, slow)], med[(w, fast)]
+            return None, None, None
+
+        def add(w, row_label, what, r, op, thr, slow=None, fast=None):
+            if r is None:
+                return
+            lo = hi = None
+            if slow is not None:
+                # the spread of the ratio from the extremes of the two rows
+                lo, hi = slow["min_s"] / fast["max_s"], slow["max_s"] / fast["min_s"]
+            met = r >= thr if op == ">=" else r <= thr
+            t = dict(workload=w, implementation=row_label, target=what, ratio=r,
+                     ratio_min=lo, ratio_max=hi, met=bool(met))
+            out.append(t)
+
+        for w, slow, thr in (("W1", NUMPY, 30), ("W1", JAX, 2), ("W2", NUMPY, 5),
+                             ("W2", TORCH, 2), ("W3 float64", NUMPY, 1.5),
+                             ("W3 float32", NUMPY, 1.5), ("W4", NUMPY, 20)):
+            r, s, f = ratio(w, slow)
+            add(w, slow, f"mlnn ≥{thr}× faster", r, ">=", thr, s, f)
+        r, s, f = ratio("W2", MLNN_1)
+        add("W2", MLNN_1, "auto threads ≥1.6× faster than 1 thread", r, ">=", 1.6, s, f)
+        r, s, f = ratio("W1", MLNN_1)
+        # "never slower": same code path when auto picks 1 thread, so allow 5% noise
+        add("W1", MLNN_1, "auto threads not slower than 1 thread (5% noise band)",
+            r, ">=", 0.95, s, f)
+        serial, par = "mlnn, serial (1 Python thread)", "mlnn, 2 Python threads"
+        r, s, f = ratio("W5", par, serial)
+        add("W5", par, "2 Python threads ≤0.6× serial wall time", r, "<=", 0.6, s, f)
+        acc = self.checks.get("accuracy")
+        if acc:
+            out.append(dict(workload="W1", implementation=NUMPY,
+                            target="final weights match to ≤1e-9 relative",
+                            ratio=acc["rel_err"], met=acc["met"]))
+        return out
+
+    # -- output ---------------------------------------------------------------------
+
+    def machine(self):
+        cpu = platform.processor()
+        try:
+            with open("/proc/cpuinfo") as f:
+                cpu = next(line.split(":", 1)[1].strip() for line in f
+                           if line.startswith("model name"))
+        except (OSError, StopIteration):
+            pass
+        try:
+            commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=HERE,
+                                    capture_output=True, text=True).stdout.strip()
+            dirty = bool(subprocess.run(["git", "status", "--porcelain", "--", "mlnn"],
+                                        cwd=HERE, capture_output=True, text=True).stdout)
+        except OSError:
+            commit, dirty = None, None
+        try:
+            from mlnn import _kernels
+            path = _kernels.cpu_path()
+        except Exception:  # noqa: BLE001 - informational only
+            path = None
+        return dict(host=platform.node(), cpu=cpu, cpus=_threads.cpu_count(),
+                    all_threads=self.all_threads, python=platform.python_version(),
+                    versions=peers.versions(), mlnn_cpu_path=path,
+                    git_commit=commit, mlnn_dirty=dirty)
+
+    def write(self, name, started, wall):
+        self.finish_ratios()
+        targets = self.targets()
+        data = dict(name=name, quick=self.args.quick, date=started.isoformat(
+            timespec="seconds"), wall_s=wall, workloads=self.args.workload,
+            machine=self.machine(), rows=self.rows, targets=targets,
+            checks=self.checks, **self.extra)
+        os.makedirs(RESULTS, exist_ok=True)
+        with open(os.path.join(RESULTS, f"{name}.json"), "w") as f:
+            json.dump(data, f, indent=1, default=float)
+        md = self.markdown(data)
+        with open(os.path.join(RESULTS, f"{name}.md"), "w") as f:
+            f.write(md)
+        return md
+
+    def markdown(self, d):
+        tgt = {(t["workload"], t["implementation"]): t for t in d["targets"]
+               if "ratio_min" in t}
+        m = d["machine"]
+        lines = [
+            f"Run `{d['name']}` ({'--quick' if d['quick'] else 'full'}), {d['date']}, "
+            f"{m['host']}: {m['cpu']}, {m['cpus']} CPUs; mlnn {m['versions']['mlnn']} "
+            f"(git {m['git_commit']}{', mlnn/ modified' if m['mlnn_dirty'] else ''}), "
+            f"load average {d['loadavg_start'][0]:.1f} at start, "
+            f"{d['loadavg_end'][0]:.1f} at end; whole run {d['wall_s']:.0f} s.",
+            "",
+            "| workload | implementation | median | min–max | × mlnn | GFLOP/s | target | met? |",
+            "|---|---|---:|---:|---:|---:|---|---|",
+        ]
+        notes = []
+        for r in d["rows"]:
+            label = r["implementation"]
+            if r.get("threads") is not None and label in (MLNN, TORCH):
+                label += f" ({r['threads']})"
+            foot = []
+            for key in ("scaled", "note"):
+                if key in r:
+                    if r[key] not in notes:
+                        notes.append(r[key])
+                    foot.append(str(notes.index(r[key]) + 1))
+            if foot:
+                label += " [" + ",".join(foot) + "]"
+            t = tgt.get((r["workload"], r["implementation"]))
+            target = met = ""
+            if t:
+                target = t["target"]
+                met = "yes" if t["met"] else "**no**"
+            ratio = r.get("ratio_vs_mlnn")
+            ratio = "" if ratio is None else f"{ratio:.2f}×"
+            gflops = "" if "gflops" not in r else f"{r['gflops']:.2f}"
+            lines.append(
+                f"| {r['workload']} | {label} | {_fmt(r['median_s'])} | "
+                f"{_fmt(r['min_s'])}–{_fmt(r['max_s'])} | "
+                f"{ratio} | {gflops} | {target} | {met} |")
+        lines.append("")
+        for i, n in enumerate(notes, 1):
+            lines.append(f"[{i}] {n}  ")
+        lines.append("")
+        lines.append("× mlnn: this row's median time over the median of `mlnn cython, auto "
+                     "threads` in the same workload (W5: over the serial row); above 1 "
+                     "means mlnn is faster. (n) after a name: threads it used.")
+        lines.append("")
+        roof = d.get("roofline", {})
+        if roof:
+            lines.append("Roofline (numpy matmul 1024×1024, best of 3, this run): " +
+                         ", ".join(f"{k.replace('_', ' ')} {v:.1f} GFLOP/s"
+                                   for k, v in roof.items()) + ".")
+            lines.append("")
+        if d["targets"]:
+            lines.append("| target | ratio (median) | ratio range (min–max) | met? |")
+            lines.append("|---|---:|---:|---|")
+            for t in d["targets"]:
+                rng = ("" if t.get("ratio_min") is None else
+                       f"{t['ratio_min']:.2f}–{t['ratio_max']:.2f}")
+                val = (f"{t['ratio']:.2e}" if "≤1e-9" in t["target"]
+                       else f"{t['ratio']:.2f}")
+                lines.append(f"| {t['workload']}: {t['target']} ({t['implementation']}) | "
+                             f"{val} | {rng} | {'yes' if t['met'] else '**no**'} |")
+            lines.append("")
+        c = d["checks"]
+        if "accuracy" in c:
+            a = c["accuracy"]
+            lines.append(f"Accuracy: after {a['passes']} W1 passes, cython vs numpy "
+                         f"weights differ by {a['rel_err']:.2e} relative (target ≤1e-9); "
+                         f"the numpy backend ran that once in {a['seconds_once']['numpy']:.1f} s.")
+        if "same_maths_rel_err" in c:
+            s = dict(c["same_maths_rel_err"])
+            prob = s.pop("problem")
+            lines.append(f"Same maths ({prob}): max relative weight difference vs mlnn: " +
+                         ", ".join(f"{k} {v:.1e}" for k, v in s.items()) + ".")
+        if "jax_vs_mlnn_rel_err" in c:
+            lines.append("JAX final weights vs mlnn after each full workload: " + ", ".join(
+                f"{k} {v:.1e}" for k, v in c["jax_vs_mlnn_rel_err"].items()) + ".")
+        if "W4_agreement" in c:
+            lines.append(f"W4 ({d.get('W4_points')} points): fraction of labels equal to "
+                         "mlnn's: " + ", ".join(f"{k} {v:.6f}"
+                                                for k, v in c["W4_agreement"].items()) + ".")
+        if "W5_threaded_equals_serial" in c:
+            lines.append(f"W5: weights from the threaded run identical to the serial run: "
+                         f"{c['W5_threaded_equals_serial']}.")
+        lines.append("")
+        return "\n".join(lines)
+
+
+def _fmt(s):
+    if s >= 1:
+        return f"{s:.2f} s"
+    if s >= 1e-3:
+        return f"{s * 1e3:.1f} ms"
+    return f"{s * 1e6:.0f} µs"
+
+
+def main(args):
+    started = datetime.datetime.now()
+    t_start = time.perf_counter()
+    b = Bench(args)
+    b.extra["loadavg_start"] = os.getloadavg()
+    name = args.out or ("quick" if args.quick else "latest")
+    log(f"mlnn bench ({'quick' if args.quick else 'full'}), all threads = "
+        f"{b.all_threads}; peers: torch {peers.TORCH}, jax {peers.JAX}")
+    log("  roofline: numpy matmul 1024x1024")
+    b.extra["roofline"] = roofline(b.all_threads)
+    log("    " + ", ".join(f"{k} {v:.1f}" for k, v in b.extra["roofline"].items()))
+    b.same_maths()
+    steps = {"W1": b.w1, "W2": b.w2, "W3": b.w3, "W4": b.w4, "W5": b.w5, "plots": b.plots}
+    for w in ("W1", "W2", "W3", "W4", "W5", "plots"):
+        if w in args.workload:
+            t0 = time.perf_counter()
+            steps[w]()
+            b.extra.setdefault("section_s", {})[w] = time.perf_counter() - t0
+    b.extra["loadavg_end"] = os.getloadavg()
+    md = b.write(name, started, time.perf_counter() - t_start)
+    print(md)
+    log(f"wrote {os.path.relpath(os.path.join(RESULTS, name + '.json'))} and .md "
+        f"in {time.perf_counter() - t_start:.0f} s")
+
+
+if __name__ == "__main__":
+    main(ARGS)
