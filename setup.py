@@ -12,6 +12,7 @@ This file only lists the extension and works out compiler flags:
 """
 
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -52,7 +53,10 @@ class BuildExt(build_ext):
                 f.write(OPENMP_TEST)
             objs = self.compiler.compile([src], output_dir=tmp, extra_postargs=cflags)
             exe = os.path.join(tmp, "test_openmp")
-            self.compiler.link_executable(objs, exe, extra_postargs=ldflags)
+            # Link like the extension will be: distutils adds LDFLAGS (e.g. the
+            # -L for Homebrew's libomp) to shared objects but not executables.
+            extra = shlex.split(os.environ.get("LDFLAGS", ""))
+            self.compiler.link_executable(objs, exe, extra_postargs=ldflags + extra)
             out = subprocess.run([exe], capture_output=True, timeout=60, check=True)
             return int(out.stdout.strip()) >= 1
         except Exception as exc:  # compile, link or run failed
