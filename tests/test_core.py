@@ -260,9 +260,53 @@ def test_print_every_and_history(capsys):
     assert nn.crossentropy_loss(X, y, 0.001) < h["loss"][0]
 
 
-def test_main_job_cli(capsys):
+def test_main_job_cli(capsys, tmp_path):
+    from PIL import Image
     from mlnn.__main__ import main
-    assert main(["--passes", "2000", "--layers", "2,5,2", "--seed", "1"]) == 0
+    out_dir = tmp_path / "pics"
+    assert main(["--passes", "2000", "--layers", "2,5,2", "--seed", "1",
+                 "--out", str(out_dir), "--animate", "--frames", "4"]) == 0
     out = capsys.readouterr().out
     assert out.count("Loss after iteration") == 2
     assert "Training accuracy" in out and "Wall time" in out
+    for name in ("boundary.png", "loss.png", "gradients.png", "training.gif"):
+        path = out_dir / name
+        assert f"Wrote {path}" in out
+        with Image.open(path) as im:
+            assert im.size[0] > 100
+    with Image.open(out_dir / "training.gif") as im:
+        assert im.n_frames == 4
+
+
+def test_main_job_cli_data_choices_and_csv_errors(capsys, tmp_path):
+    from mlnn.__main__ import main
+    good = tmp_path / "good.csv"
+    rng = np.random.RandomState(0)
+    X = rng.randn(60, 3)
+    labels = np.where(X[:, 0] > 0, "yes", "no")
+    good.write_text("a,b,c,label\n" + "".join(
+        f"{r[0]},{r[1]},{r[2]},{lab}\n" for r, lab in zip(X, labels)))
+    assert main(["--data", f"csv:{good}", "--passes", "10", "--out", str(tmp_path / "o")]) == 0
+    out = capsys.readouterr().out
+    assert "60 rows, 3 features" in out and "Skipped boundary.png" in out
+    assert (tmp_path / "o" / "loss.png").exists()
+    assert main(["--data", "circles", "--passes", "5", "--out", str(tmp_path / "c")]) == 0
+
+    bad_cases = {
+        "ragged.csv": ("1,2,0\n3,4\n", "line 2: expected 3 columns"),
+        "text.csv": ("x,y,label\n1,2,0\n1,oops,1\n", "line 3, column 2"),
+        "oneclass.csv": ("1,2,0\n3,4,0\n", "single class"),
+        "fraction.csv": ("1,2,0\n3,4,0.5\n", "must be a class"),
+        "short.csv": ("x,label\n1,0\n", "at least 2 data rows"),
+    }
+    for name, (text, message) in bad_cases.items():
+        (tmp_path / name).write_text(text)
+        with pytest.raises(SystemExit):
+            main(["--data", f"csv:{tmp_path / name}", "--out", str(tmp_path / "x")])
+        assert message in capsys.readouterr().err, name
+    for argv, message in [(["--data", f"csv:{tmp_path / 'missing.csv'}"], "cannot read CSV"),
+                          (["--data", "spirals"], "moons, circles or csv:PATH"),
+                          (["--layers", "3,4,2"], "n_in must be 2")]:
+        with pytest.raises(SystemExit):
+            main(argv + ["--out", str(tmp_path / "x")])
+        assert message in capsys.readouterr().err
