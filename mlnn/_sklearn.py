@@ -27,6 +27,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import LabelEncoder
 from sklearn.utils import check_random_state
+from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
@@ -189,8 +190,12 @@ class MLNNClassifier(ClassifierMixin, BaseEstimator):
         """
         return self._fit(X, y, incremental=False)
 
+    @available_if(lambda est: est._check_partial_fit_available())
     def partial_fit(self, X, y, classes=None):
         """One epoch over X, y, continuing from the current weights.
+
+        Not available with early_stopping=True (there is no held-out set to
+        stop on); ``hasattr(clf, "partial_fit")`` is then False.
 
         classes : array-like, required on the first call
             All labels that will ever be seen (y need not contain them all).
@@ -210,6 +215,11 @@ class MLNNClassifier(ClassifierMixin, BaseEstimator):
                     f"`classes={classes!r}` is not the same as on the last call to "
                     f"partial_fit, was: {self.classes_!r}")
         return self._fit(X, y, incremental=True, classes=classes if first else None)
+
+    def _check_partial_fit_available(self):
+        if self.early_stopping:
+            raise AttributeError("partial_fit does not support early_stopping=True")
+        return True
 
     def predict(self, X):
         """Predicted labels (n_samples,), taken from classes_."""
