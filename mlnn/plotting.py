@@ -20,12 +20,14 @@ How figures appear
 
 import os
 
+import matplotlib
 import numpy as np
+from matplotlib.animation import FuncAnimation
 
 from mlnn import _validation as V
 
 __all__ = ["visualize_preds", "animate_preds", "plot_loss", "plot_gradients",
-           "plot_activation"]
+           "plot_activation", "TrainingAnimation"]
 
 # Margin around the data, in data units (the notebook's value).
 PAD = 0.7
@@ -49,7 +51,6 @@ def _plt():
 
 def _backend_kind():
     """'notebook' (inline, ipympl, nbagg), 'gui' (Tk, Qt, ...), or 'none' (Agg...)."""
-    import matplotlib
     name = str(matplotlib.get_backend()).lower()
     if any(key in name for key in ("inline", "ipympl", "widget", "nbagg", "notebook")):
         return "notebook"
@@ -242,42 +243,45 @@ def _frame_passes(num_pass, frames):
     return np.rint(num_pass * t * t).astype(np.int64)
 
 
-def _animation_class():
-    from matplotlib import rcParams
-    from matplotlib.animation import FuncAnimation
+class TrainingAnimation(FuncAnimation):
+    """The FuncAnimation returned by ``animate_preds``; shows itself inline in Jupyter.
 
-    class TrainingAnimation(FuncAnimation):
-        """A FuncAnimation that shows itself as a JS player in Jupyter.
+    FuncAnimation only has an HTML representation when
+    rcParams['animation.html'] is set; this one falls back to 'jshtml' so
+    that a bare ``nn.animate_preds(...)`` at the end of a cell plays inline,
+    with no ``%matplotlib widget`` needed.  Its frames are stored, so
+    playing or saving it again never retrains.
+    """
 
-        FuncAnimation only has an HTML representation when
-        rcParams['animation.html'] is set; this one falls back to 'jshtml' so
-        that a bare ``nn.animate_preds(...)`` at the end of a cell plays
-        inline, with no ``%matplotlib widget`` needed.
-        """
+    def __init__(self, fig, func, passes, **kwargs):
+        self.passes = passes
+        super().__init__(fig, func, frames=len(passes), **kwargs)
 
-        def _repr_html_(self):
-            if rcParams["animation.html"] == "none":
-                return self.to_jshtml()
-            return super()._repr_html_()
+    def __repr__(self):
+        return (f"<TrainingAnimation: {len(self.passes)} frames, passes "
+                f"{self.passes[0]}..{self.passes[-1]}>")
 
-        def save(self, *args, **kwargs):
-            # to_jshtml() and to_html5_video() also come through here
-            self._mlnn_saving = True
-            try:
-                return super().save(*args, **kwargs)
-            finally:
-                self._mlnn_saving = False
+    def _repr_html_(self):
+        if matplotlib.rcParams["animation.html"] == "none":
+            return self.to_jshtml()
+        return super()._repr_html_()
 
-        def _post_draw(self, framedata, blit):
-            # While saving, the writer's grab_frame() renders the figure
-            # itself; the base class would render it once more here
-            # (draw_idle draws at once on Agg), doubling every frame's cost.
-            # Live playback (GUI backends) still goes through the base class.
-            if getattr(self, "_mlnn_saving", False):
-                return
-            super()._post_draw(framedata, blit)
+    def save(self, *args, **kwargs):
+        # to_jshtml() and to_html5_video() also come through here
+        self._mlnn_saving = True
+        try:
+            return super().save(*args, **kwargs)
+        finally:
+            self._mlnn_saving = False
 
-    return TrainingAnimation
+    def _post_draw(self, framedata, blit):
+        # While saving, the writer's grab_frame() renders the figure itself;
+        # the base class would render it once more here (draw_idle draws at
+        # once on Agg), doubling every frame's cost.  Live playback (GUI
+        # backends) still goes through the base class.
+        if getattr(self, "_mlnn_saving", False):
+            return
+        super()._post_draw(framedata, blit)
 
 
 def animate_preds(net, X, y, reg_lambda, epsilon, num_pass=35000, frames=120,
@@ -313,8 +317,8 @@ def animate_preds(net, X, y, reg_lambda, epsilon, num_pass=35000, frames=120,
 
     Returns
     -------
-    anim : matplotlib.animation.FuncAnimation
-        In Jupyter, leaving it as the cell's value shows an inline JavaScript
+    anim : TrainingAnimation (a matplotlib.animation.FuncAnimation)
+        ``anim.passes`` holds each frame's pass count.  In Jupyter, leaving it as the cell's value shows an inline JavaScript
         player (rcParams['animation.html'] is honoured when set; otherwise
         'jshtml').  Its figure is already closed, so no static frame is
         printed.  In a script with a GUI backend a window opens and plays;
@@ -402,9 +406,8 @@ def animate_preds(net, X, y, reg_lambda, epsilon, num_pass=35000, frames=120,
         title.set_text(f"pass {passes[i]:,} / {num_pass:,}    loss {losses[i]:.4f}")
         return state["cs"], title
 
-    anim = _animation_class()(fig, draw, frames=frames, interval=interval,
-                              repeat=True, cache_frame_data=False)
-    anim._mlnn_frames = frames  # for tests and introspection
+    anim = TrainingAnimation(fig, draw, passes, interval=interval, repeat=True,
+                             cache_frame_data=False)
     if writer is not None:
         anim.save(os.fspath(save), writer=writer, dpi=ANIM_DPI)
     if _backend_kind() == "gui":
@@ -435,8 +438,7 @@ def _writer_for(save, interval):
 
 
 def _rc(key):
-    from matplotlib import rcParams
-    return rcParams[key]
+    return matplotlib.rcParams[key]
 
 
 # -- training curves -------------------------------------------------------------

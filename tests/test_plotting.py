@@ -271,6 +271,8 @@ def test_animation_produces_the_requested_frames_and_a_multiframe_gif(circles, t
     path = tmp_path / "training.gif"
     anim = nn.animate_preds(X, y, 0.001, 0.0001, num_pass=400, frames=7, save=path)
     assert isinstance(anim, FuncAnimation)
+    assert repr(anim) == "<TrainingAnimation: 7 frames, passes 0..400>"
+    assert list(anim.passes) == [0, 11, 44, 100, 178, 278, 400]
     with Image.open(path) as im:
         assert im.format == "GIF" and im.is_animated
         assert im.n_frames == 7
@@ -297,12 +299,11 @@ def test_animate_leaves_exactly_the_weights_of_train(circles, backend, dtype):
     assert_unchanged(a, snap)
 
 
-# the animation is never shown or saved here, which matplotlib warns about
-@pytest.mark.filterwarnings("ignore:Animation was deleted without rendering")
-def test_animate_records_one_history_entry_per_frame(circles):
+def test_animate_records_one_history_entry_per_frame(circles, tmp_path):
     X, y = circles
     nn = neural_net([2, 6, 2], random_state=0)
-    nn.animate_preds(X, y, 0.001, 0.0001, num_pass=1000, frames=11)
+    # (saved only because matplotlib warns about animations never rendered)
+    nn.animate_preds(X, y, 0.001, 0.0001, num_pass=1000, frames=11, save=tmp_path / "a.gif")
     hist = nn.history_
     assert hist["pass"] == [0, 10, 40, 90, 160, 250, 360, 490, 640, 810, 1000]
     assert hist["loss"][-1] == pytest.approx(nn.crossentropy_loss(X, y, 0.001), rel=1e-12)
@@ -368,13 +369,11 @@ def test_animate_validates_before_training(circles, kwargs, exc, match):
     assert plt.get_fignums() == []
 
 
-# the animation is never shown or saved here, which matplotlib warns about
-@pytest.mark.filterwarnings("ignore:Animation was deleted without rendering")
-def test_animate_zero_passes_and_one_frame(circles):
+def test_animate_zero_passes_and_one_frame(circles, tmp_path):
     X, y = circles
     nn = neural_net([2, 6, 2], random_state=0)
     before = nn._model.params.copy()
-    nn.animate_preds(X, y, 0.001, 0.0001, num_pass=0, frames=2)
+    nn.animate_preds(X, y, 0.001, 0.0001, num_pass=0, frames=2, save=tmp_path / "a.gif")
     assert np.array_equal(nn._model.params, before)
-    nn.animate_preds(X, y, 0.001, 0.0001, num_pass=30, frames=1)
+    nn.animate_preds(X, y, 0.001, 0.0001, num_pass=30, frames=1, save=tmp_path / "b.gif")
     assert nn.history_["pass"] == [30]
