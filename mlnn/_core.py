@@ -104,6 +104,7 @@ class Model:
         self.kernels = _backend.get_backend(backend)
         self.lay = layout(self.sizes)
         self.params = np.zeros(n_params(self.sizes), dtype=self.dtype)
+        self.passes_done = 0  # passes completed by the last train() call
 
     # -- pickling: the kernel module is looked up again on load -------------
     def __getstate__(self):
@@ -221,7 +222,9 @@ class Model:
 
         X, y must already be validated (C-contiguous, model dtype, int64 labels).
         on_record(pass_index, grads) is called after pass pass_index (0-based)
-        for every pass_index divisible by record_every.  Returns passes done.
+        for every pass_index divisible by record_every.  Returns passes done,
+        also kept in ``self.passes_done`` (which stays right when Ctrl-C
+        interrupts training: the weights are then those after that many passes).
 
         On a non-finite gradient or weight, the offending pass is not applied,
         so the weights stay those of the last finite pass; then
@@ -234,39 +237,67 @@ class Model:
         chunks = n_chunks(n, self.sizes)
         activation = ACTIVATIONS[self.activation]
         done = 0
+        self.passes_done = 0
         per_call = 1  # passes per kernel call, adapted to SLICE_SECONDS
-        with self.blas_guard(n):
-            while done < num_pass:
-                if record_every:
-                    # record points are after passes 0, k, 2k, ... (0-based)
-                    stop = 1 if done == 0 else ((done - 1) // record_every + 1) * record_every + 1
-                    stop = min(stop, num_pass)
-                else:
-                    stop = num_pass
-                while done < stop:
-                    k = min(per_call, stop - done)
-                    t0 = time.perf_counter()
-                    ran, bad = self.kernels.train(X, y, self.params, self.lay, activation,
-                                                  reg_lambda, epsilon, k, grads, chunks,
-                                                  n_threads)
-                    elapsed = time.perf_counter() - t0
-                    done += ran
-                    if bad:
-                        self._diverged(done, epsilon, on_divergence, "gradient or weights")
-                        return done
-                    if elapsed < SLICE_SECONDS / 4:
-                        per_call = min(per_call * 4, 1 << 20)
-                    elif elapsed > SLICE_SECONDS:
-                        per_call = max(1, per_call // 2)
-                if record_every and (done - 1) % record_every == 0 and on_record is not None:
-                    if on_record(done - 1, grads) is False:
-                        return done
+        # Ctrl-C: Python raises KeyboardInterrupt right after the kernel call
+        # returns, before ``done`` counts the passes it applied.  So each call
+        # starts from a snapshot, and ``pending`` (the pass count of the
+        # snapshot, set and cleared by single assignments) says that params
+        # may be ahead of ``done``; on KeyboardInterrupt the snapshot is put
+        # back.  The weights are then exactly those after
+        # ``self.passes_done`` passes.
+        snapshot = np.empty_like(self.params)
+        pending = None
+        try:
+            with self.blas_guard(n):
+                while done < num_pass:
+                    if record_every:
+                        # record points are after passes 0, k, 2k, ... (0-based)
+                        stop = 1 if done == 0 else ((done - 1) // record_every + 1) * record_every + 1
+                        stop = min(stop, num_pass)
+                    else:
+                        stop = num_pass
+                    while done < stop:
+                        k = min(per_call, stop - done)
+                        np.copyto(snapshot, self.params)
+                        pending = done
+                        t0 = time.perf_counter()
+                        ran, bad = self.kernels.train(X, y, self.params, self.lay,
+                                                      activation, reg_lambda, epsilon, k,
+                                                      grads, chunks, n_threads)
+                        elapsed = time.perf_counter() - t0
+                        done += ran
+                        pending = None
+                        self.passes_done = done
+                        if bad:
+                            self._diverged(done, epsilon, on_divergence, "gradient or weights")
+                            return done
+                        if elapsed < SLICE_SECONDS / 4:
+                            per_call = min(per_call * 4, 1 << 20)
+                        elif elapsed > SLICE_SECONDS:
+                            per_call = max(1, per_call // 2)
+                    if record_every and (done - 1) % record_every == 0 and on_record is not None:
+                        if on_record(done - 1, grads) is False:
+                            return done
+        except KeyboardInterrupt:
+            if pending is not None:
+                np.copyto(self.params, snapshot)
+                done = pending
+            self.passes_done = done
+            raise
         return done
 
-    def _diverged(self, done, epsilon, on_divergence, what):
+    def _diverged(self, done, epsilon, on_divergence, what, kept=None):
+        """Raise DivergenceError (or warn) for pass ``done`` (0-based).
+
+        ``kept`` describes the weights left in the model; by default they are
+        those from before pass ``done``, as the kernels leave them.
+        """
+        if kept is None:
+            kept = (f"The weights were kept as they were before pass {done}, "
+                    f"the last finite ones")
         msg = (f"training diverged at pass {done}: the {what} became non-finite "
-               f"(NaN or inf). The weights were kept as they were before pass "
-               f"{done}, the last finite ones. Try a smaller epsilon "
+               f"(NaN or inf). {kept}. Try a smaller epsilon "
                f"(learning rate; got {epsilon:g}).")
         if on_divergence == "warn":
             import warnings

@@ -177,6 +177,9 @@ class neural_net:  # noqa: N801 - the notebook's name
                 f"on_divergence must be 'raise' or 'warn', got {on_divergence!r}")
         self.history_ = _empty_history()
         bar = _progress_bar(num_pass) if progress else None
+        # The weights at the last record point with a finite loss, and how
+        # many passes they had: put back if the loss becomes non-finite.
+        last_good = [self._model.params.copy(), 0]
 
         def on_record(i, grads):
             loss = self._model.loss(X, y, reg_lambda)
@@ -191,8 +194,16 @@ class neural_net:  # noqa: N801 - the notebook's name
             if print_loss:
                 print("Loss after iteration %i: %f" % (i, loss))
             if not np.isfinite(loss):
-                self._model._diverged(i, epsilon, on_divergence, "loss")
+                params, passes = last_good
+                self._model.params[...] = params
+                self._model.passes_done = passes
+                self._model._diverged(
+                    i, epsilon, on_divergence, "loss",
+                    kept=(f"The weights were restored to those after {passes} "
+                          f"pass(es), the last recorded with a finite loss"))
                 return False
+            last_good[0][...] = self._model.params
+            last_good[1] = i + 1
             return True
 
         try:
