@@ -10,18 +10,20 @@ the form that was expected.
 import numbers
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.utils import check_array
 
 DTYPES = {np.dtype(np.float64): "float64", np.dtype(np.float32): "float32"}
 ACTIVATION_NAMES = ("tanh", "relu", "sigmoid")
 BACKENDS = ("cython", "numpy")
+MAX_WIDTH = 2**31 - 1
 
 
 def check_dtype(dtype):
     """np.float64 or np.float32 (any spelling numpy accepts) -> np.dtype."""
     try:
-        dt = np.dtype(dtype)
-    except TypeError:
+        dt = None if dtype is None else np.dtype(dtype)
+    except (TypeError, ValueError):
         dt = None
     if dt not in DTYPES:
         raise ValueError(f"dtype must be np.float64 or np.float32, got {dtype!r}")
@@ -46,10 +48,10 @@ def check_int(value, name, minimum=0):
 
 def check_float(value, name, minimum=0.0, strict=False):
     """A finite real number >= minimum (> minimum if strict)."""
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a finite float, got {value!r}")
-    value = float(value)
     bound = f"> {minimum}" if strict else f">= {minimum}"
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a finite float {bound}, got {value!r}")
+    value = float(value)
     if not np.isfinite(value) or value < minimum or (strict and value == minimum):
         raise ValueError(f"{name} must be a finite float {bound}, got {value!r}")
     return value
@@ -81,7 +83,11 @@ def check_layers_dim(layers_dim, hidden_layers):
     for d in dims:
         if isinstance(d, (bool, np.bool_)) or not isinstance(d, numbers.Integral) or d < 1:
             raise ValueError(
-                f"layers_dim must hold positive ints, got {layers_dim!r}")
+                f"layers_dim must hold positive ints like [2, 4, 2], got {layers_dim!r}")
+        if d > MAX_WIDTH:
+            # kernels index one layer with C ints (BLAS)
+            raise ValueError(
+                f"layers_dim must hold positive ints <= {MAX_WIDTH}, got {layers_dim!r}")
     dims = [int(d) for d in dims]
     if len(dims) == 3:
         k = check_int(hidden_layers, "hidden_layers", minimum=0)
@@ -94,24 +100,48 @@ def check_layers_dim(layers_dim, hidden_layers):
 
 
 def check_X(X, n_features, dtype, name="X"):
-    """2-D, numeric, finite, >= 1 row, n_features columns -> C-contiguous copy if needed."""
-    if isinstance(X, np.ndarray) and X.dtype.kind in "OUSV":
-        raise TypeError(f"{name} must be a numeric 2-D array, got dtype {X.dtype}")
+    """2-D, numeric, finite, >= 1 row, n_features columns -> C-contiguous array.
+
+    Lists, pandas DataFrames, strided, Fortran-ordered, read-only,
+    big-endian, int or other-precision arrays are converted (into a copy;
+    an array that already has the right form is returned as it is, and
+    kernels only read it).
+    """
+    shape = f"(n_samples, {n_features})" if n_features is not None else "(n_samples, n_features)"
+    expected = f"a 2-D array of finite real numbers of shape {shape}"
+    if X is None or isinstance(X, (str, bytes, dict)):
+        raise TypeError(f"{name} must be {expected}, got {type(X).__name__}")
+    if sp.issparse(X):
+        raise TypeError(
+            f"{name} must be {expected}, got a sparse matrix; use X.toarray()")
+    if not isinstance(X, np.ndarray) and not hasattr(X, "dtypes"):
+        # lists and other sequences (pandas objects go to check_array as they are)
+        try:
+            X = np.asarray(X)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(
+                f"{name} must be {expected} (rows of equal length): {exc}") from None
+    if isinstance(X, np.ndarray):
+        if X.dtype.kind in "USVMmc":
+            raise TypeError(f"{name} must be {expected}, got dtype {X.dtype}")
+        if X.ndim != 2:
+            raise ValueError(
+                f"{name} must be {expected}, got a {X.ndim}-D array of shape {X.shape}")
     try:
         X = check_array(X, dtype=dtype, order="C", ensure_all_finite=True,
-                        input_name=name, ensure_min_samples=1)
+                        input_name=name, ensure_min_samples=1, ensure_min_features=1)
     except ValueError as exc:
-        raise ValueError(
-            f"{name} must be a finite numeric 2-D array of shape "
-            f"(n_samples, {n_features}): {exc}") from None
+        if "could not convert" in str(exc) or "argument must be" in str(exc):
+            raise TypeError(f"{name} must be {expected}: {exc}") from None
+        raise ValueError(f"{name} must be {expected}: {exc}") from None
     except TypeError as exc:
-        raise TypeError(f"{name} must be a numeric 2-D array: {exc}") from None
+        raise TypeError(f"{name} must be {expected}: {exc}") from None
     if n_features is not None and X.shape[1] != n_features:
         raise ValueError(
-            f"{name} must have shape (n_samples, {n_features}) to match the "
-            f"network's input layer, got {X.shape}")
-    if X.shape[0] >= 2**31:
-        raise ValueError(f"{name} has too many rows ({X.shape[0]}); at most 2**31 - 1")
+            f"{name} must have shape {shape} to match the network's input "
+            f"layer, got {X.shape}")
+    if X.shape[0] > MAX_WIDTH:
+        raise ValueError(f"{name} must have at most 2**31 - 1 rows, got {X.shape[0]}")
     return X
 
 
@@ -120,10 +150,15 @@ def check_labels(y, n_samples, n_classes, name="y"):
 
     Whole-number floats (e.g. 1.0) are accepted.
     """
+    if y is None or isinstance(y, (str, bytes, dict)):
+        raise TypeError(
+            f"{name} must be a 1-D array of int labels in [0, {n_classes}), "
+            f"got {type(y).__name__}")
     try:
         y_arr = np.asarray(y)
-    except Exception as exc:  # pragma: no cover - exotic sequences
-        raise TypeError(f"{name} must be a 1-D array of int labels: {exc}") from None
+    except (TypeError, ValueError) as exc:  # ragged sequences
+        raise ValueError(
+            f"{name} must be a 1-D array of int labels in [0, {n_classes}): {exc}") from None
     if y_arr.ndim == 2 and y_arr.shape[1] == 1:
         y_arr = y_arr.ravel()
     if y_arr.ndim != 1:
@@ -134,7 +169,13 @@ def check_labels(y, n_samples, n_classes, name="y"):
         raise ValueError(
             f"{name} must have one label per row of X ({n_samples}), "
             f"got {y_arr.shape[0]}")
-    if y_arr.dtype.kind == "b" or y_arr.dtype.kind not in "iuf":
+    if y_arr.dtype.kind == "O":
+        # e.g. a list mixing ints and floats with None: convertible or not
+        try:
+            y_arr = y_arr.astype(np.float64)
+        except (TypeError, ValueError):
+            pass
+    if y_arr.dtype.kind not in "iuf":
         raise TypeError(
             f"{name} must hold int class labels in [0, {n_classes}), "
             f"got dtype {y_arr.dtype}")
@@ -148,3 +189,20 @@ def check_labels(y, n_samples, n_classes, name="y"):
             f"{name} must hold labels in [0, {n_classes}) (the network has "
             f"{n_classes} outputs), got values in [{y_arr.min()}, {y_arr.max()}]")
     return np.ascontiguousarray(y_arr, dtype=np.int64)
+
+
+def check_random_state(random_state):
+    """None, an int in [0, 2**32), a RandomState or a Generator."""
+    if random_state is None or isinstance(
+            random_state, (np.random.RandomState, np.random.Generator)):
+        return random_state
+    if (isinstance(random_state, (bool, np.bool_))
+            or not isinstance(random_state, numbers.Integral)):
+        raise TypeError(
+            f"random_state must be None, an int in [0, 2**32), a "
+            f"np.random.RandomState or a np.random.Generator, got {random_state!r}")
+    if not 0 <= random_state < 2**32:
+        raise ValueError(
+            f"random_state must be None, an int in [0, 2**32), a "
+            f"np.random.RandomState or a np.random.Generator, got {random_state!r}")
+    return random_state
