@@ -59,7 +59,7 @@ class neural_net:  # noqa: N801 - the notebook's name
         self.dtype = V.check_dtype(dtype)
         self.backend = backend
         self.n_threads = V.check_n_threads(n_threads)
-        self.random_state = random_state
+        self.random_state = V.check_random_state(random_state)
         self._model = Model(sizes, self.activation, self.dtype, backend, self.n_threads)
         self._model.init_weights(random_state)
         self.history_ = _empty_history()
