@@ -128,8 +128,12 @@ def check_X(X, n_features, dtype, name="X"):
             raise ValueError(
                 f"{name} must be {expected}, got a {X.ndim}-D array of shape {X.shape}")
     try:
-        X = check_array(X, dtype=dtype, order="C", ensure_all_finite=True,
-                        input_name=name, ensure_min_samples=1, ensure_min_features=1)
+        # a value too large for float32 becomes inf and is reported below,
+        # so numpy's overflow warning would only repeat it
+        with np.errstate(over="ignore"):
+            X = check_array(X, dtype=dtype, order="C", ensure_all_finite=True,
+                            input_name=name, ensure_min_samples=1,
+                            ensure_min_features=1)
     except ValueError as exc:
         if "could not convert" in str(exc) or "argument must be" in str(exc):
             raise TypeError(f"{name} must be {expected}: {exc}") from None
@@ -177,16 +181,17 @@ def check_labels(y, n_samples, n_classes, name="y"):
             pass
     if y_arr.dtype.kind not in "iuf":
         raise TypeError(
-            f"{name} must hold int class labels in [0, {n_classes}), "
+            f"{name} must be a 1-D array of int labels in [0, {n_classes}), "
             f"got dtype {y_arr.dtype}")
     if y_arr.dtype.kind == "f":
         if not np.all(np.isfinite(y_arr)) or np.any(y_arr != np.round(y_arr)):
             raise ValueError(
-                f"{name} must hold whole-number labels in [0, {n_classes}); "
-                f"got non-integer or non-finite floats")
+                f"{name} must be a 1-D array of int labels in [0, {n_classes}) "
+                f"(whole-number floats are accepted), got non-integer or "
+                f"non-finite floats")
     if y_arr.size and (y_arr.min() < 0 or y_arr.max() >= n_classes):
         raise ValueError(
-            f"{name} must hold labels in [0, {n_classes}) (the network has "
+            f"{name} must be a 1-D array of int labels in [0, {n_classes}) (the network has "
             f"{n_classes} outputs), got values in [{y_arr.min()}, {y_arr.max()}]")
     return np.ascontiguousarray(y_arr, dtype=np.int64)
 
