@@ -13,6 +13,10 @@
 #include <stdint.h>
 #include <string.h>
 
+#if defined(_MSC_VER) && !defined(restrict)
+#define restrict __restrict
+#endif
+
 #if (defined(__GNUC__) || defined(__clang__)) && defined(__x86_64__) \
     && !defined(MLNN_NO_DISPATCH)
 #define MLNN_DISPATCH 1
@@ -99,6 +103,38 @@ MLNN_DISPATCH_RED(dot_d, double, (const double *a, const double *b, ptrdiff_t n)
 MLNN_DISPATCH_RED(dot_f, float, (const float *a, const float *b, ptrdiff_t n), (a, b, n))
 MLNN_DISPATCH_RED(sum_d, double, (const double *a, ptrdiff_t n), (a, n))
 MLNN_DISPATCH_RED(sum_f, float, (const float *a, ptrdiff_t n), (a, n))
+
+#if MLNN_DISPATCH
+#define MLNN_PICK(name) (level() == 2 ? name##_avx2 : name##_base)
+#else
+#define MLNN_PICK(name) name##_base
+#endif
+
+void mlnn_dense_fwd_d(const double *inT, const double *W, const double *b, double *out,
+                      ptrdiff_t m, ptrdiff_t n_in, ptrdiff_t n_out)
+{
+    MLNN_PICK(dense_fwd_d)(inT, W, b, out, m, n_in, n_out);
+}
+
+void mlnn_dense_fwd_f(const float *inT, const float *W, const float *b, float *out,
+                      ptrdiff_t m, ptrdiff_t n_in, ptrdiff_t n_out)
+{
+    MLNN_PICK(dense_fwd_f)(inT, W, b, out, m, n_in, n_out);
+}
+
+void mlnn_dense_bwd_d(const double *delta, const double *W, const double *act,
+                      double *dinT, ptrdiff_t m, ptrdiff_t n_in, ptrdiff_t n_out,
+                      int activation)
+{
+    MLNN_PICK(dense_bwd_d)(delta, W, act, dinT, m, n_in, n_out, activation);
+}
+
+void mlnn_dense_bwd_f(const float *delta, const float *W, const float *act,
+                      float *dinT, ptrdiff_t m, ptrdiff_t n_in, ptrdiff_t n_out,
+                      int activation)
+{
+    MLNN_PICK(dense_bwd_f)(delta, W, act, dinT, m, n_in, n_out, activation);
+}
 
 const char *mlnn_cpu_paths_compiled(void)
 {

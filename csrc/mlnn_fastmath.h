@@ -1,6 +1,7 @@
 /*
  * mlnn_fastmath: vectorizable exp / tanh / sigmoid over contiguous arrays,
- * and dot products / sums that vectorize without -ffast-math.
+ * dot products / sums that vectorize without -ffast-math, and the loops
+ * of small dense layers.
  *
  * Why: np.tanh costs ~47 ns per element; the notebook workload spends most of
  * its time in tanh and exp.  These loops are branch-free (selects instead of
@@ -44,6 +45,22 @@ double mlnn_dot_d(const double *a, const double *b, ptrdiff_t n);
 double mlnn_dot_f(const float *a, const float *b, ptrdiff_t n);
 double mlnn_sum_d(const double *a, ptrdiff_t n);
 double mlnn_sum_f(const float *a, ptrdiff_t n);
+
+/* Small dense layers, feature-major: a layer's activations are (width, m).
+ * out (n_out, m) = W^T @ inT + b, with W (n_in, n_out) row-major, inT (n_in, m).
+ * dinT (n_in, m) = (W @ delta) * f'(act), delta (n_out, m), act (n_in, m) =
+ * f(pre_act) of the layer below; activation 0 tanh, 1 relu, 2 sigmoid.
+ * Outputs must not overlap inputs. */
+void mlnn_dense_fwd_d(const double *inT, const double *W, const double *b, double *out,
+                      ptrdiff_t m, ptrdiff_t n_in, ptrdiff_t n_out);
+void mlnn_dense_fwd_f(const float *inT, const float *W, const float *b, float *out,
+                      ptrdiff_t m, ptrdiff_t n_in, ptrdiff_t n_out);
+void mlnn_dense_bwd_d(const double *delta, const double *W, const double *act,
+                      double *dinT, ptrdiff_t m, ptrdiff_t n_in, ptrdiff_t n_out,
+                      int activation);
+void mlnn_dense_bwd_f(const float *delta, const float *W, const float *act,
+                      float *dinT, ptrdiff_t m, ptrdiff_t n_in, ptrdiff_t n_out,
+                      int activation);
 
 /* Names of the code paths compiled in, and the one selected on this CPU. */
 const char *mlnn_cpu_paths_compiled(void);

@@ -139,3 +139,83 @@ MLNN_SUM_FN(sum_f, float)
 
 #undef MLNN_DOT_FN
 #undef MLNN_SUM_FN
+
+/* Small dense layers, feature-major (a layer's activations are (width, m)
+ * row-major, one row of m samples per unit).  Every inner loop runs over m
+ * contiguous samples; the k (or j) loop is blocked by 4 so each pass over
+ * an output row folds in four input rows (fewer loads/stores of the output).
+ * Large layers do not come here: the Cython layer calls BLAS for them. */
+#define MLNN_DENSE_FNS(T, SUF)                                                 \
+    /* out (n_out, m) = W^T (n_out, n_in) @ inT (n_in, m) + b */               \
+    static void MLNN_NAME(dense_fwd_##SUF)(const T *inT, const T *W,           \
+                                           const T *b, T *out, ptrdiff_t m,    \
+                                           ptrdiff_t n_in, ptrdiff_t n_out)    \
+    {                                                                          \
+        for (ptrdiff_t j = 0; j < n_out; ++j) {                                \
+            T *restrict o = out + j * m;                                       \
+            const T bj = b[j];                                                 \
+            for (ptrdiff_t i = 0; i < m; ++i)                                  \
+                o[i] = bj;                                                     \
+            ptrdiff_t k = 0;                                                   \
+            for (; k + 4 <= n_in; k += 4) {                                    \
+                const T w0 = W[k * n_out + j], w1 = W[(k + 1) * n_out + j];    \
+                const T w2 = W[(k + 2) * n_out + j], w3 = W[(k + 3) * n_out + j]; \
+                const T *restrict a0 = inT + k * m, *restrict a1 = a0 + m;     \
+                const T *restrict a2 = a1 + m, *restrict a3 = a2 + m;          \
+                for (ptrdiff_t i = 0; i < m; ++i)                              \
+                    o[i] += (w0 * a0[i] + w1 * a1[i]) + (w2 * a2[i] + w3 * a3[i]); \
+            }                                                                  \
+            for (; k < n_in; ++k) {                                            \
+                const T w = W[k * n_out + j];                                  \
+                const T *restrict a = inT + k * m;                             \
+                for (ptrdiff_t i = 0; i < m; ++i)                              \
+                    o[i] += w * a[i];                                          \
+            }                                                                  \
+        }                                                                      \
+    }                                                                          \
+                                                                               \
+    /* dinT (n_in, m) = (W (n_in, n_out) @ delta (n_out, m)) * f'(act)        \
+     * act (n_in, m) is f(pre_act) of the layer below; activation codes as in \
+     * mlnn._reference.ACTIVATIONS (0 tanh, 1 relu, 2 sigmoid). */             \
+    static void MLNN_NAME(dense_bwd_##SUF)(const T *delta, const T *W,         \
+                                           const T *act, T *dinT, ptrdiff_t m, \
+                                           ptrdiff_t n_in, ptrdiff_t n_out,    \
+                                           int activation)                     \
+    {                                                                          \
+        for (ptrdiff_t k = 0; k < n_in; ++k) {                                 \
+            T *restrict o = dinT + k * m;                                      \
+            const T *w = W + k * n_out;                                        \
+            for (ptrdiff_t i = 0; i < m; ++i)                                  \
+                o[i] = 0;                                                      \
+            ptrdiff_t j = 0;                                                   \
+            for (; j + 4 <= n_out; j += 4) {                                   \
+                const T *restrict d0 = delta + j * m, *restrict d1 = d0 + m;   \
+                const T *restrict d2 = d1 + m, *restrict d3 = d2 + m;          \
+                const T w0 = w[j], w1 = w[j + 1], w2 = w[j + 2], w3 = w[j + 3]; \
+                for (ptrdiff_t i = 0; i < m; ++i)                              \
+                    o[i] += (w0 * d0[i] + w1 * d1[i]) + (w2 * d2[i] + w3 * d3[i]); \
+            }                                                                  \
+            for (; j < n_out; ++j) {                                           \
+                const T *restrict d = delta + j * m;                           \
+                const T wj = w[j];                                             \
+                for (ptrdiff_t i = 0; i < m; ++i)                              \
+                    o[i] += wj * d[i];                                         \
+            }                                                                  \
+            const T *restrict a = act + k * m;                                 \
+            if (activation == 0) {                                             \
+                for (ptrdiff_t i = 0; i < m; ++i)                              \
+                    o[i] *= (T)1 - a[i] * a[i];                                \
+            } else if (activation == 2) {                                      \
+                for (ptrdiff_t i = 0; i < m; ++i)                              \
+                    o[i] *= a[i] * ((T)1 - a[i]);                              \
+            } else {                                                           \
+                for (ptrdiff_t i = 0; i < m; ++i)                              \
+                    o[i] = a[i] > 0 ? o[i] : (T)0;                             \
+            }                                                                  \
+        }                                                                      \
+    }
+
+MLNN_DENSE_FNS(double, d)
+MLNN_DENSE_FNS(float, f)
+
+#undef MLNN_DENSE_FNS

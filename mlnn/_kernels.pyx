@@ -68,6 +68,16 @@ cdef extern from "mlnn_fastmath.h" nogil:
     double mlnn_dot_f(const float *a, const float *b, Py_ssize_t n)
     double mlnn_sum_d(const double *a, Py_ssize_t n)
     double mlnn_sum_f(const float *a, Py_ssize_t n)
+    void mlnn_dense_fwd_d(const double *inT, const double *W, const double *b,
+                          double *out, Py_ssize_t m, Py_ssize_t n_in, Py_ssize_t n_out)
+    void mlnn_dense_fwd_f(const float *inT, const float *W, const float *b,
+                          float *out, Py_ssize_t m, Py_ssize_t n_in, Py_ssize_t n_out)
+    void mlnn_dense_bwd_d(const double *delta, const double *W, const double *act,
+                          double *dinT, Py_ssize_t m, Py_ssize_t n_in,
+                          Py_ssize_t n_out, int activation)
+    void mlnn_dense_bwd_f(const float *delta, const float *W, const float *act,
+                          float *dinT, Py_ssize_t m, Py_ssize_t n_in,
+                          Py_ssize_t n_out, int activation)
     const char *mlnn_cpu_path()
     const char *mlnn_cpu_paths_compiled()
 
@@ -251,31 +261,24 @@ cdef void _dense_forward(const floating *inT, const floating *W, const floating 
                          floating *out, Py_ssize_t m, Py_ssize_t n_in,
                          Py_ssize_t n_out) noexcept nogil:
     # W^T (n_out, n_in) @ inT (n_in, m) + b -> out (n_out, m)
-    cdef Py_ssize_t i, k, j
-    cdef floating w, bj
+    cdef Py_ssize_t i, j
+    cdef floating bj
     cdef floating *o
-    cdef const floating *a
-    if m * n_in * n_out >= BLAS_MIN_WORK:
-        for j in range(n_out):
-            o = out + j * m
-            bj = b[j]
-            for i in range(m):
-                o[i] = bj
-        # column-major: out^T (m, n_out) = inT^T (m, n_in) @ W (n_in, n_out)
-        _gemm(c'N', c'T', <int>m, <int>n_out, <int>n_in, inT, <int>m, W,
-              <int>n_out, 1, out, <int>m)
+    if m * n_in * n_out < BLAS_MIN_WORK:
+        # small layer: vectorized loops over samples (csrc, AVX2 if available)
+        if floating is double:
+            mlnn_dense_fwd_d(inT, W, b, out, m, n_in, n_out)
+        else:
+            mlnn_dense_fwd_f(inT, W, b, out, m, n_in, n_out)
         return
     for j in range(n_out):
         o = out + j * m
         bj = b[j]
-        w = W[j]
         for i in range(m):
-            o[i] = bj + w * inT[i]
-        for k in range(1, n_in):
-            w = W[k * n_out + j]
-            a = inT + k * m
-            for i in range(m):
-                o[i] += w * a[i]
+            o[i] = bj
+    # column-major: out^T (m, n_out) = inT^T (m, n_in) @ W (n_in, n_out)
+    _gemm(c'N', c'T', <int>m, <int>n_out, <int>n_in, inT, <int>m, W,
+          <int>n_out, 1, out, <int>m)
 
 
 cdef void _dense_dweight(const floating *inT, const floating *delta, floating *dW,
@@ -292,28 +295,20 @@ cdef void _dense_dweight(const floating *inT, const floating *delta, floating *d
             dW[k * n_out + j] = <floating>_dot(inT + k * m, delta + j * m, m)
 
 
-cdef void _dense_dinput(const floating *delta, const floating *W, floating *dinT,
-                        Py_ssize_t m, Py_ssize_t n_in, Py_ssize_t n_out) noexcept nogil:
-    # dinT (n_in, m) = W (n_in, n_out) @ delta (n_out, m), overwritten
-    cdef Py_ssize_t i, k, j
-    cdef floating w
-    cdef floating *o
-    cdef const floating *d
-    if m * n_in * n_out >= BLAS_MIN_WORK:
-        # column-major: dinT^T (m, n_in) = delta^T (m, n_out) @ W^T (n_out, n_in)
-        _gemm(c'N', c'N', <int>m, <int>n_in, <int>n_out, delta, <int>m, W,
-              <int>n_out, 0, dinT, <int>m)
+cdef void _dense_dinput(const floating *delta, const floating *W, const floating *act,
+                        floating *dinT, Py_ssize_t m, Py_ssize_t n_in,
+                        Py_ssize_t n_out, int activation) noexcept nogil:
+    # dinT (n_in, m) = (W (n_in, n_out) @ delta (n_out, m)) * f'(act), overwritten
+    if m * n_in * n_out < BLAS_MIN_WORK:
+        if floating is double:
+            mlnn_dense_bwd_d(delta, W, act, dinT, m, n_in, n_out, activation)
+        else:
+            mlnn_dense_bwd_f(delta, W, act, dinT, m, n_in, n_out, activation)
         return
-    for k in range(n_in):
-        o = dinT + k * m
-        w = W[k * n_out]
-        for i in range(m):
-            o[i] = w * delta[i]
-        for j in range(1, n_out):
-            w = W[k * n_out + j]
-            d = delta + j * m
-            for i in range(m):
-                o[i] += w * d[i]
+    # column-major: dinT^T (m, n_in) = delta^T (m, n_out) @ W^T (n_out, n_in)
+    _gemm(c'N', c'N', <int>m, <int>n_in, <int>n_out, delta, <int>m, W,
+          <int>n_out, 0, dinT, <int>m)
+    _mul_activation_grad(dinT, act, m * n_in, activation)
 
 
 # ---------------------------------------------------------------------------
@@ -379,8 +374,8 @@ cdef void _backward_block(const floating *XT, const int64_t *y, const floating *
         for j in range(n_out):
             grads[b_off[l] + j] = <floating>_sum(delta_a + j * m, m)
         if l > 0:
-            _dense_dinput(delta_a, params + w_off[l], delta_b, m, n_in, n_out)
-            _mul_activation_grad(delta_b, inp, m * n_in, activation)
+            _dense_dinput(delta_a, params + w_off[l], inp, delta_b, m, n_in, n_out,
+                          activation)
             tmp = delta_a
             delta_a = delta_b
             delta_b = tmp
