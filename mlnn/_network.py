@@ -192,7 +192,9 @@ class neural_net:  # noqa: N801 - the notebook's name
                 bar.update(i + 1 - bar.n)
                 bar.set_postfix(loss=f"{loss:.6f}")
             if print_loss:
-                print("Loss after iteration %i: %f" % (i, loss))
+                line = "Loss after iteration %i: %f" % (i, loss)
+                # through the bar, so the lines do not break it
+                print(line) if bar is None else bar.write(line)
             if not np.isfinite(loss):
                 params, passes = last_good
                 self._model.params[...] = params
@@ -210,6 +212,8 @@ class neural_net:  # noqa: N801 - the notebook's name
             self._model.train(X, y, reg_lambda, epsilon, num_pass,
                               record_every=print_every, on_record=on_record,
                               on_divergence=on_divergence)
+            if bar is not None:
+                bar.update(self._model.passes_done - bar.n)
         finally:
             if bar is not None:
                 bar.close()
