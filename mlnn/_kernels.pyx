@@ -20,9 +20,14 @@ the input as XT ``(n_in, m)``.  Why: the notebook's layers are 2-64 units
 wide but hundreds of samples long, so every inner loop (forward axpy,
 dW dot products, softmax across classes, f'(act)) then runs over ``m``
 contiguous samples and vectorizes, with no store-to-load chains through a
-tiny dW row.  Layers with ``m * n_in * n_out >= BLAS_MIN_WORK`` call BLAS
-through scipy.linalg.cython_blas instead (column-major, so each call computes
-the transposed product).  Results handed back to Python are (n_samples, width).
+tiny dW row.  Small layers run plain loops from csrc/mlnn_fastmath.c
+(``mlnn_dense_fwd``/``mlnn_dense_bwd``, dot products for dW), which are
+compiled for baseline x86-64 and for AVX2+FMA and picked at run time: code
+generated from this file is compiled once for the baseline, so its own loops
+could not use AVX2.  Layers with ``m * n_in * n_out >= BLAS_MIN_WORK`` call
+BLAS through scipy.linalg.cython_blas instead (column-major, so each call
+computes the transposed product).  Results handed back to Python are
+(n_samples, width).
 
 Threads and ownership.  Training cuts the samples into ``n_chunks`` contiguous
 chunks; the count depends only on N and the model size (``mlnn._core``), never
