@@ -13,8 +13,9 @@ at fixed pass numbers.  Since every pass is a pure function of the current
 weights, slicing never changes the result.
 """
 
+import threading
 import time
-from contextlib import nullcontext
+from contextlib import contextmanager, nullcontext
 
 import numpy as np
 from threadpoolctl import threadpool_limits
@@ -35,6 +36,19 @@ MAX_SCRATCH = 2**23  # elements of per-chunk gradient slots in total
 # Below this many multiply-adds a kernel uses its own loops, above it BLAS
 # (mirrors BLAS_MIN_WORK in _kernels.pyx).
 BLAS_MIN_WORK = 32768
+
+
+_guard_state = threading.local()
+
+
+@contextmanager
+def _single_thread_blas():
+    with threadpool_limits(limits=1, user_api="blas"):
+        _guard_state.active = True
+        try:
+            yield
+        finally:
+            _guard_state.active = False
 
 
 class DivergenceError(FloatingPointError):
@@ -154,13 +168,17 @@ class Model:
         """Limit BLAS to one thread while kernels that may call it run.
 
         BLAS threads inside OpenMP threads oversubscribe the cores, and with
-        n_threads=1 the kernel must really use one thread.
+        n_threads=1 the kernel must really use one thread.  Taking the limit
+        costs about a millisecond, so callers that make many small kernel
+        calls (mini-batches) take it once around the whole run; nested guards
+        in the same thread are then free.
         """
         rows = -(-n_samples // n_chunks(n_samples, self.sizes))
         big = max(a * b for a, b in zip(self.sizes[:-1], self.sizes[1:]))
-        if self.kernels is _reference or rows * big < BLAS_MIN_WORK:
+        if (self.kernels is _reference or rows * big < BLAS_MIN_WORK
+                or getattr(_guard_state, "active", False)):
             return nullcontext()
-        return threadpool_limits(limits=1, user_api="blas")
+        return _single_thread_blas()
 
     def forward(self, X):
         """(pre_acts, acts): lists of (n_samples, width_l) arrays, l = 1..L."""
