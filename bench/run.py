@@ -562,7 +562,7 @@ class Bench:
         import matplotlib
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
-        fig, (ax, ax2) = plt.subplots(1, 2, figsize=(12, 4.8))
+        fig, (ax, ax2) = plt.subplots(1, 2, figsize=(12, 5.4))
         styles = {MLNN: ("C0", "-", "o"), MLNN_1: ("C0", "--", "s"),
                   NUMPY: ("C1", "-", "^"), SKLEARN: ("C2", "-", "v"),
                   TORCH: ("C3", "-", "D"), JAX: ("C4", "-", "x")}
@@ -581,17 +581,18 @@ class Bench:
         ax.set_ylabel("time per pass (µs, log)")
         ax.set_title(title)
         ax.grid(True, which="both", alpha=0.3)
-        ax.legend(fontsize=8)
         ax2.set_xlabel(xlabel)
         ax2.set_ylabel("achieved GFLOP/s (6·N·Σ n_in·n_out per pass)")
         ax2.set_yscale("log")
         ax2.set_title("achieved GFLOP/s vs the dgemm roofline")
         ax2.grid(True, which="both", alpha=0.3)
-        ax2.legend(fontsize=7)
+        # one legend under both panels, so that no line is hidden behind it
+        fig.legend(*ax2.get_legend_handles_labels(), loc="lower center", ncol=4,
+                   fontsize=8, frameon=False)
         kind = "--quick" if self.args.quick else "full run"
         fig.suptitle(f"mlnn bench ({kind}, {platform.node()}, "
                      f"load avg at start {self.extra['loadavg_start'][0]:.1f})", fontsize=9)
-        fig.tight_layout()
+        fig.tight_layout(rect=(0, 0.12, 1, 1))
         os.makedirs(RESULTS, exist_ok=True)
         fig.savefig(os.path.join(RESULTS, fname), dpi=100)
         plt.close(fig)
@@ -652,10 +653,11 @@ class Bench:
         except (OSError, StopIteration):
             pass
         try:
-            commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=HERE,
+            root = os.path.dirname(HERE)
+            commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root,
                                     capture_output=True, text=True).stdout.strip()
-            dirty = bool(subprocess.run(["git", "status", "--porcelain", "--", "mlnn"],
-                                        cwd=HERE, capture_output=True, text=True).stdout)
+            dirty = bool(subprocess.run(["git", "status", "--porcelain", "--", "mlnn", "csrc"],
+                                        cwd=root, capture_output=True, text=True).stdout)
         except OSError:
             commit, dirty = None, None
         try:
@@ -666,7 +668,11 @@ class Bench:
         return dict(host=platform.node(), cpu=cpu, cpus=_threads.cpu_count(),
                     all_threads=self.all_threads, python=platform.python_version(),
                     versions=peers.versions(), mlnn_cpu_path=path,
-                    git_commit=commit, mlnn_dirty=dirty)
+                    git_commit=commit, mlnn_dirty=dirty,
+                    # thread settings change multi-threaded timings a lot on a busy machine
+                    env={k: os.environ.get(k) for k in (
+                        "OMP_NUM_THREADS", "OMP_WAIT_POLICY", "GOMP_SPINCOUNT",
+                        "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "XLA_FLAGS")})
 
     def write(self, name, started, wall):
         self.finish_ratios()
