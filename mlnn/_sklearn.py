@@ -19,7 +19,7 @@ layout of ``Model.params`` and is updated in place with vectorised NumPy.
 
 import numbers
 import warnings
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
@@ -389,7 +389,7 @@ class MLNNClassifier(ClassifierMixin, BaseEstimator):
         grads = np.empty_like(model.params)
         alpha = p["alpha"]
         try:
-            with _blas_limit_per_run(model, n_samples):
+            with _blas_limit_per_run(model, n_samples, batch_size):
                 for epoch in range(n_epochs):
                     self._run_epoch(model, X, y, alpha, batch_size, rng, grads, p)
                     loss = model.loss(X, y, alpha)
@@ -547,27 +547,16 @@ def _make_optimizer(solver, params, p):
 
 # -- helpers --------------------------------------------------------------------------
 @contextmanager
-def _blas_limit_per_run(model, n_samples):
+def _blas_limit_per_run(model, n_samples, batch_size):
     """Take the core's BLAS limit once for a whole training run.
 
-    ``Model`` builds a ``threadpool_limits`` around every kernel call that may
-    use BLAS (about a millisecond each, more than a whole mini-batch of
-    gradient work).  During fit the limit is taken once here, with the
-    decision ``Model.blas_guard`` makes for the largest call of the run, and
-    the per-call guard of this model is switched off until the run ends.
-    The kernels and what they compute are unchanged.
+    Taking it costs about a millisecond, more than a mini-batch of gradient
+    work; ``Model.blas_guard`` is reentrant per thread, so the guards of the
+    kernel calls inside the run are then free.  Both sizes are asked because
+    a smaller call can need the limit when the full-data one does not.
     """
-    guard = model.blas_guard(n_samples)
-    with guard:
-        model.blas_guard = _no_guard
-        try:
-            yield
-        finally:
-            del model.blas_guard
-
-
-def _no_guard(n_samples):
-    return nullcontext()
+    with model.blas_guard(n_samples), model.blas_guard(batch_size):
+        yield
 
 
 def _diverged(lr, what):

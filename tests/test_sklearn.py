@@ -310,8 +310,6 @@ def test_runs_on_the_shared_core(monkeypatch):
         MLNNClassifier((5,), solver="gd", batch_size=None, max_iter=2).fit(X, y)
     assert isinstance(clf._model, Model)
     assert calls == {"gradients": 2 * 3, "train": 2}
-    # the per-run BLAS limit is undone: no instance override is left behind
-    assert "blas_guard" not in vars(clf._model)
 
 
 def test_coefs_are_views_of_the_weights():
