@@ -161,8 +161,14 @@ class Model:
 
     # -- kernels -------------------------------------------------------------
     def n_threads_for(self, n_samples):
-        return _threads.effective_n_threads(
+        """Threads for a kernel call on n_samples rows.
+
+        Never more than the chunks the samples are cut into (training) or the
+        256-row blocks (predict, loss): an idle thread only adds a wake-up.
+        """
+        n = _threads.effective_n_threads(
             self.n_threads, work=n_samples * macs_per_sample(self.sizes))
+        return max(1, min(n, n_chunks(n_samples, self.sizes)))
 
     def blas_guard(self, n_samples):
         """Limit BLAS to one thread while kernels that may call it run.
