@@ -13,6 +13,7 @@ at fixed pass numbers.  Since every pass is a pure function of the current
 weights, slicing never changes the result.
 """
 
+import os
 import threading
 import time
 from contextlib import contextmanager, nullcontext
@@ -40,15 +41,42 @@ BLAS_MIN_WORK = 32768
 
 _guard_state = threading.local()
 
+# threadpoolctl's limit is process-wide: it saves the current BLAS thread
+# count on entry and restores it on exit.  Two Python threads that each took
+# it would interleave those (A saves 2, B saves 1, A restores 2, B restores
+# 1) and leave BLAS at 1 thread for good.  So the limit is shared: the first
+# thread in takes it, the last one out restores it.
+_blas_lock = threading.Lock()
+_blas_shared = {"users": 0, "limiter": None}
+
+
+def _reset_blas_guard_in_child():
+    # a fork taken while another thread held the lock must not deadlock
+    global _blas_lock
+    _blas_lock = threading.Lock()
+    _blas_shared.update(users=0, limiter=None)
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_reset_blas_guard_in_child)
+
 
 @contextmanager
 def _single_thread_blas():
-    with threadpool_limits(limits=1, user_api="blas"):
-        _guard_state.active = True
-        try:
-            yield
-        finally:
-            _guard_state.active = False
+    with _blas_lock:
+        if _blas_shared["users"] == 0:
+            _blas_shared["limiter"] = threadpool_limits(limits=1, user_api="blas")
+        _blas_shared["users"] += 1
+    _guard_state.active = True
+    try:
+        yield
+    finally:
+        _guard_state.active = False
+        with _blas_lock:
+            _blas_shared["users"] -= 1
+            if _blas_shared["users"] == 0:
+                _blas_shared["limiter"].restore_original_limits()
+                _blas_shared["limiter"] = None
 
 
 class DivergenceError(FloatingPointError):
