@@ -32,7 +32,7 @@ SLICE_SECONDS = 0.03
 # identical for any number of threads.
 CHUNK_ROWS = 256
 MAX_CHUNKS = 64
-MAX_SCRATCH = 2**23  # elements of per-chunk gradient slots in total
+MAX_SCRATCH = 2**21  # elements of per-chunk gradient slots in total (16 MB in float64)
 
 # Below this many multiply-adds a kernel uses its own loops, above it BLAS
 # (mirrors BLAS_MIN_WORK in _kernels.pyx).

@@ -443,25 +443,39 @@ cdef inline void _chunk_gradient(const int64_t *y, const floating *params,
                     slot, m)
 
 
+cdef enum:
+    REDUCE_TILE = 512  # parameters summed together, in a double tile on the stack
+
+
 cdef Py_ssize_t _reduce(const floating *ws, Workspace *w, const floating *params,
                         floating *grads, const floating *reg_mask, double reg_lambda,
                         double epsilon, Py_ssize_t p0, Py_ssize_t p1) noexcept nogil:
     # For p in [p0, p1): grads[p] = sum_c slot_c[p] (chunk order) + reg * W[p].
+    # Tiles of REDUCE_TILE parameters are summed chunk by chunk, so every read
+    # of a slot is contiguous; each parameter still adds chunks 0, 1, 2, ...
+    # in that order, in double.
     # Returns how many gradients or candidate new weights are non-finite.
-    cdef Py_ssize_t p, c
-    cdef double s
+    cdef Py_ssize_t t0, t1, p, c
+    cdef const floating *slot
+    cdef double acc[REDUCE_TILE]
     cdef floating g, new
     cdef Py_ssize_t bad = 0
-    for p in range(p0, p1):
-        s = 0
+    t0 = p0
+    while t0 < p1:
+        t1 = min(t0 + <Py_ssize_t>REDUCE_TILE, p1)
+        for p in range(t1 - t0):
+            acc[p] = 0
         for c in range(w.n_chunks):
-            s += ws[c * w.stride + p]
-        s += reg_lambda * reg_mask[p] * params[p]
-        g = <floating>s
-        grads[p] = g
-        new = params[p] - <floating>epsilon * g
-        if not (isfinite(g) and isfinite(new)):
-            bad += 1
+            slot = ws + c * w.stride + t0
+            for p in range(t1 - t0):
+                acc[p] += slot[p]
+        for p in range(t0, t1):
+            g = <floating>(acc[p - t0] + reg_lambda * reg_mask[p] * params[p])
+            grads[p] = g
+            new = params[p] - <floating>epsilon * g
+            if not (isfinite(g) and isfinite(new)):
+                bad += 1
+        t0 = t1
     return bad
 
 

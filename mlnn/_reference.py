@@ -129,8 +129,8 @@ def gradients(X, y, params, lay, activation, reg_lambda, grads, n_chunks, n_thre
         W, _ = layers[l]
         dW, db = dgrads[l]
         # sums over samples are accumulated in double, as in the kernels
-        dW[...] = (a_in.T.astype(np.float64) @ delta.astype(np.float64)
-                   + reg_lambda * W.astype(np.float64))
+        dW[...] = (a_in.T.astype(np.float64, copy=False)
+                   @ delta.astype(np.float64, copy=False) + reg_lambda * W)
         db[...] = delta.sum(axis=0, dtype=np.float64)
         if l > 0:
             # delta_{l} = (delta_{l+1} @ W^T) * f'(pre_act_l)
