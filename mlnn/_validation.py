@@ -211,3 +211,21 @@ def check_random_state(random_state):
             f"random_state must be None, an int in [0, 2**32), a "
             f"np.random.RandomState or a np.random.Generator, got {random_state!r}")
     return random_state
+
+
+def check_finite_output(values, X, what, name="X"):
+    """Raise a clear error instead of returning NaN/inf computed from ``X``.
+
+    Finite weights and finite X can still overflow inside the network (e.g.
+    ReLU layers fed values near the dtype's maximum), and a softmax of
+    infinite logits is NaN: garbage that must not reach the user.
+    """
+    values = np.asarray(values)
+    if np.all(np.isfinite(values)):
+        return values
+    big = float(np.max(np.abs(X))) if X.size else 0.0
+    raise ValueError(
+        f"{name} must hold values of moderate size for this network: its {what} "
+        f"overflowed to NaN or inf (largest |{name}| is {big:.3g}, dtype "
+        f"{X.dtype}). Scale {name} (e.g. with sklearn's StandardScaler), or "
+        f"check the model's weights.")
