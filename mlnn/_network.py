@@ -112,22 +112,31 @@ class neural_net:  # noqa: N801 - the notebook's name
 
         For the notebook's network L = 3 and act3 is the softmax output.
         """
-        pre_acts, acts = self._model.forward(self._check_X(X))
+        X = self._check_X(X)
+        pre_acts, acts = self._model.forward(X)
+        V.check_finite_output(acts[-1], X, "output probabilities")
         return tuple(pre_acts) + tuple(acts)
 
     def predict_proba(self, X):
         """Class probabilities, shape (n_samples, n_out)."""
-        return self._model.predict_proba(self._check_X(X))
+        X = self._check_X(X)
+        return V.check_finite_output(self._model.predict_proba(X), X,
+                                     "output probabilities")
 
     def predict(self, X):
-        """Class indices in [0, n_out), shape (n_samples,)."""
-        return self._model.predict(self._check_X(X))
+        """Class indices in [0, n_out), shape (n_samples,).
+
+        The argmax of ``predict_proba`` (ties go to the lowest index); it goes
+        through the probabilities so that an overflow raises instead of
+        returning class 0 for NaN rows.
+        """
+        return np.argmax(self.predict_proba(X), axis=1)
 
     def crossentropy_loss(self, X, y, reg_lambda):
         """(sum_i -log p_i[y_i] + reg_lambda / 2 * sum_l ||W_l||^2) / n_samples."""
         X, y = self._check_Xy(X, y)
         reg_lambda = V.check_float(reg_lambda, "reg_lambda")
-        return self._model.loss(X, y, reg_lambda)
+        return float(V.check_finite_output(self._model.loss(X, y, reg_lambda), X, "loss"))
 
     def bprop(self, X, y, reg_lambda, epsilon):
         """One gradient-descent pass (backprop + update); returns the parameters."""
