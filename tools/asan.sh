@@ -15,7 +15,13 @@ PYTHON="${PYTHON:-python}"
 
 echo "== copying $SRC -> $DEST"
 rm -rf "$DEST"
-rsync -a --exclude build --exclude '*.so' --exclude .git "$SRC/" "$DEST/"
+mkdir -p "$DEST"
+if command -v rsync > /dev/null; then
+    rsync -a --exclude build --exclude '*.so' --exclude .git "$SRC/" "$DEST/"
+else
+    tar -C "$SRC" --exclude ./build --exclude '*.so' --exclude ./.git -cf - . \
+        | tar -C "$DEST" -xf -
+fi
 
 echo "== building with MLNN_SANITIZE=address"
 cd "$DEST"
