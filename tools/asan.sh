@@ -42,7 +42,7 @@ import os, mlnn, mlnn._kernels as k
 assert os.path.dirname(mlnn.__file__) == os.path.join(os.environ["PYTHONPATH"].split(":")[0], "mlnn"), mlnn.__file__
 print("== using", k.__file__)
 PY
-if ! nm -D "$(ls "$DEST"/mlnn/_kernels*.so)" | grep -q __asan; then
+if [ "$(nm -D "$DEST"/mlnn/_kernels*.so | grep -c __asan_report)" -eq 0 ]; then
     echo "the extension is not instrumented"; exit 1
 fi
 
