@@ -107,9 +107,13 @@ def n_params(sizes):
 
 
 def n_chunks(n_samples, sizes):
-    """How many chunks the samples are cut into for the gradient reduction."""
+    """How many chunks the samples are cut into for the gradient reduction.
+
+    At least CHUNK_ROWS rows per chunk (floor division): a second chunk of a
+    few rows costs more in per-chunk overhead than it could gain in threads.
+    """
     cap = max(1, MAX_SCRATCH // n_params(sizes))
-    return max(1, min(-(-n_samples // CHUNK_ROWS), MAX_CHUNKS, cap))
+    return max(1, min(n_samples // CHUNK_ROWS, MAX_CHUNKS, cap))
 
 
 def macs_per_sample(sizes):
