@@ -30,7 +30,11 @@ MLNN_SANITIZE=address "$PYTHON" setup.py build_ext --inplace > asan-build.log 2>
 grep -E "^mlnn:" asan-build.log || true
 
 LIBASAN="$(gcc -print-file-name=libasan.so)"
-export LD_PRELOAD="$LIBASAN"
+# libstdc++ too: without it ASan's __cxa_throw interceptor has no real
+# function to call, and the first C++ exception (matplotlib's ft2font on
+# import) aborts with "CHECK failed: real___cxa_throw != 0".
+LIBSTDCXX="$(gcc -print-file-name=libstdc++.so)"
+export LD_PRELOAD="$LIBASAN $LIBSTDCXX"
 # halt_on_error: the first bad access fails the run; a report goes to stderr
 export ASAN_OPTIONS="detect_leaks=0:halt_on_error=1:abort_on_error=1:allocator_may_return_null=1"
 export PYTHONPATH="$DEST${PYTHONPATH:+:$PYTHONPATH}"
