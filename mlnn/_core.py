@@ -241,10 +241,15 @@ class Model:
         return proba
 
     def predict(self, X):
+        """Class indices; a ValueError if some row's output overflowed to NaN."""
         labels = np.empty(X.shape[0], dtype=np.int64)
         with self.blas_guard(X.shape[0]):
             self.kernels.predict(X, self.params, self.lay, ACTIVATIONS[self.activation],
                                  labels, self.n_threads_for(X.shape[0]))
+        if labels.size and labels.min() < 0:
+            # the kernels mark rows with NaN outputs -1; say why instead
+            from mlnn._validation import check_finite_output
+            check_finite_output(self.predict_proba(X), X, "output probabilities")
         return labels
 
     def loss(self, X, y, reg_lambda):

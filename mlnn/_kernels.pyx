@@ -669,6 +669,11 @@ cdef void _block_outputs(const floating *X, const int64_t *y, const floating *pa
                 if probs[j * m + i] > best[i]:
                     best[i] = probs[j * m + i]
                     labels[r0 + i] = j
+        # a row whose outputs overflowed to NaN has no class: mark it -1
+        for j in range(n_out):
+            for i in range(m):
+                if probs[j * m + i] != probs[j * m + i]:
+                    labels[r0 + i] = -1
     if nll != NULL:
         for i in range(m):
             s -= log(probs[y[r0 + i] * m + i])
@@ -747,7 +752,8 @@ def predict(const floating[:, ::1] X, const floating[::1] params,
             int n_threads):
     """Most probable class.  X (n_samples, n_in) IN -> labels (n_samples,) OUT.
 
-    Ties go to the lowest index, as in numpy.argmax.
+    Ties go to the lowest index, as in numpy.argmax.  Rows whose outputs are
+    NaN (overflow inside the network) get -1.
     """
     _check_call(X, None, params, lay, n_threads)
     if labels.shape[0] != X.shape[0]:

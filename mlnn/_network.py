@@ -126,11 +126,11 @@ class neural_net:  # noqa: N801 - the notebook's name
     def predict(self, X):
         """Class indices in [0, n_out), shape (n_samples,).
 
-        The argmax of ``predict_proba`` (ties go to the lowest index); it goes
-        through the probabilities so that an overflow raises instead of
-        returning class 0 for NaN rows.
+        The argmax of the output (ties go to the lowest index).  If the
+        network overflows on some row (NaN outputs), a ValueError says so
+        instead of returning a class.
         """
-        return np.argmax(self.predict_proba(X), axis=1)
+        return self._model.predict(self._check_X(X))
 
     def crossentropy_loss(self, X, y, reg_lambda):
         """(sum_i -log p_i[y_i] + reg_lambda / 2 * sum_l ||W_l||^2) / n_samples."""
@@ -192,7 +192,8 @@ class neural_net:  # noqa: N801 - the notebook's name
 
         def on_record(i, grads):
             loss = self._model.loss(X, y, reg_lambda)
-            acc = float(np.mean(self._model.predict(X) == y))
+            # with a non-finite loss the outputs may be NaN: no accuracy then
+            acc = float(np.mean(self._model.predict(X) == y)) if np.isfinite(loss) else np.nan
             self.history_["pass"].append(i)
             self.history_["loss"].append(loss)
             self.history_["accuracy"].append(acc)

@@ -98,8 +98,10 @@ def predict_proba(X, params, lay, activation, proba, n_threads):
 
 
 def predict(X, params, lay, activation, labels, n_threads):
-    """argmax of the output layer into labels (OUT)."""
-    labels[...] = np.argmax(_forward_layers(X, params, lay, activation)[1][-1], axis=1)
+    """argmax of the output layer into labels (OUT); -1 for rows with NaN outputs."""
+    probs = _forward_layers(X, params, lay, activation)[1][-1]
+    labels[...] = np.argmax(probs, axis=1)
+    labels[np.isnan(probs).any(axis=1)] = -1   # overflowed rows have no class
 
 
 def loss(X, y, params, lay, activation, reg_lambda, n_threads):
