@@ -299,7 +299,10 @@ class Model:
         activation = ACTIVATIONS[self.activation]
         done = 0
         self.passes_done = 0
-        per_call = 1  # passes per kernel call, adapted to SLICE_SECONDS
+        # passes per kernel call, sized from the measured time of a pass so a
+        # call lasts about SLICE_SECONDS; remembered between train() calls on
+        # the same number of samples, so short repeated calls start at size
+        per_call = self._slice[1] if getattr(self, "_slice", (None,))[0] == n else 1
         # Ctrl-C: Python raises KeyboardInterrupt right after the kernel call
         # returns, before ``done`` counts the passes it applied.  So each call
         # starts from a snapshot, and ``pending`` (the pass count of the
@@ -333,10 +336,10 @@ class Model:
                         if bad:
                             self._diverged(done, epsilon, on_divergence, "gradient or weights")
                             return done
-                        if elapsed < SLICE_SECONDS / 4:
-                            per_call = min(per_call * 4, 1 << 20)
-                        elif elapsed > SLICE_SECONDS:
-                            per_call = max(1, per_call // 2)
+                        if ran:
+                            per_pass = max(elapsed / ran, 1e-9)
+                            per_call = int(min(max(SLICE_SECONDS / per_pass, 1), 1 << 20))
+                            self._slice = (n, per_call)
                     if record_every and (done - 1) % record_every == 0 and on_record is not None:
                         if on_record(done - 1, grads) is False:
                             return done
