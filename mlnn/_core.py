@@ -151,6 +151,7 @@ class Model:
         self.lay = layout(self.sizes)
         self.params = np.zeros(n_params(self.sizes), dtype=self.dtype)
         self.passes_done = 0  # passes completed by the last train() call
+        self._slice = (None, 1)  # (n_samples, passes per kernel call) last measured
 
     # -- pickling: the kernel module is looked up again on load -------------
     def __getstate__(self):
@@ -302,7 +303,7 @@ class Model:
         # passes per kernel call, sized from the measured time of a pass so a
         # call lasts about SLICE_SECONDS; remembered between train() calls on
         # the same number of samples, so short repeated calls start at size
-        per_call = self._slice[1] if getattr(self, "_slice", (None,))[0] == n else 1
+        per_call = self._slice[1] if self._slice[0] == n else 1
         # Ctrl-C: Python raises KeyboardInterrupt right after the kernel call
         # returns, before ``done`` counts the passes it applied.  So each call
         # starts from a snapshot, and ``pending`` (the pass count of the
