@@ -97,6 +97,7 @@ cdef enum:
 # call; mirrored in mlnn._core.BLAS_MIN_WORK (see bench/run.py --workload W2).
 cdef enum:
     BLAS_MIN_WORK = 32768
+    BLAS_MIN_SIDE = 16
 
 # Samples per block for predict/loss/forward (which need no gradient slots).
 cdef enum:
@@ -249,6 +250,14 @@ cdef inline void _transpose(const floating *src, floating *dst, Py_ssize_t rows,
 # Dense layer helpers, feature-major: a layer's activations are (width, m)
 # ---------------------------------------------------------------------------
 
+cdef inline bint _use_blas(Py_ssize_t m, Py_ssize_t n_in, Py_ssize_t n_out) noexcept nogil:
+    # BLAS pays off for big products whose inner and outer sizes are both
+    # wide; a layer with a side narrower than BLAS_MIN_SIDE (the 2 inputs or
+    # 2 classes of the notebook's data) runs faster in the sample loops.
+    return (m * n_in * n_out >= BLAS_MIN_WORK and n_in >= BLAS_MIN_SIDE
+            and n_out >= BLAS_MIN_SIDE)
+
+
 cdef inline void _gemm(char transa, char transb, int m, int n, int k,
                        const floating *a, int lda, const floating *b, int ldb,
                        floating beta, floating *c, int ldc) noexcept nogil:
@@ -269,7 +278,7 @@ cdef void _dense_forward(const floating *inT, const floating *W, const floating 
     cdef Py_ssize_t i, j
     cdef floating bj
     cdef floating *o
-    if m * n_in * n_out < BLAS_MIN_WORK:
+    if not _use_blas(m, n_in, n_out):
         # small layer: vectorized loops over samples (csrc, AVX2 if available)
         if floating is double:
             mlnn_dense_fwd_d(inT, W, b, out, m, n_in, n_out)
@@ -290,7 +299,7 @@ cdef void _dense_dweight(const floating *inT, const floating *delta, floating *d
                          Py_ssize_t m, Py_ssize_t n_in, Py_ssize_t n_out) noexcept nogil:
     # dW (n_in, n_out) = inT (n_in, m) @ delta^T (m, n_out), overwritten
     cdef Py_ssize_t k, j
-    if m * n_in * n_out >= BLAS_MIN_WORK:
+    if _use_blas(m, n_in, n_out):
         # column-major: dW^T (n_out, n_in) = delta (n_out, m) @ inT^T (m, n_in)
         _gemm(c'T', c'N', <int>n_out, <int>n_in, <int>m, delta, <int>m, inT,
               <int>m, 0, dW, <int>n_out)
@@ -304,7 +313,7 @@ cdef void _dense_dinput(const floating *delta, const floating *W, const floating
                         floating *dinT, Py_ssize_t m, Py_ssize_t n_in,
                         Py_ssize_t n_out, int activation) noexcept nogil:
     # dinT (n_in, m) = (W (n_in, n_out) @ delta (n_out, m)) * f'(act), overwritten
-    if m * n_in * n_out < BLAS_MIN_WORK:
+    if not _use_blas(m, n_in, n_out):
         if floating is double:
             mlnn_dense_bwd_d(delta, W, act, dinT, m, n_in, n_out, activation)
         else:
