@@ -34,10 +34,6 @@ CHUNK_ROWS = 256
 MAX_CHUNKS = 64
 MAX_SCRATCH = 2**21  # elements of per-chunk gradient slots in total (16 MB in float64)
 
-# Below this many multiply-adds a kernel uses its own loops, above it BLAS
-# (mirrors BLAS_MIN_WORK in _kernels.pyx).
-BLAS_MIN_WORK = 32768
-
 
 _guard_state = threading.local()
 
@@ -212,10 +208,12 @@ class Model:
         calls (mini-batches) take it once around the whole run; nested guards
         in the same thread are then free.
         """
-        rows = -(-n_samples // n_chunks(n_samples, self.sizes))
-        big = max(a * b for a, b in zip(self.sizes[:-1], self.sizes[1:]))
-        if (self.kernels is _reference or rows * big < BLAS_MIN_WORK
-                or getattr(_guard_state, "active", False)):
+        if self.kernels is _reference or getattr(_guard_state, "active", False):
+            return nullcontext()
+        # the kernels' own rule, on the largest block of rows they will use
+        rows = max(-(-n_samples // n_chunks(n_samples, self.sizes)), min(n_samples, 256))
+        if not any(self.kernels.uses_blas(rows, a, b)
+                   for a, b in zip(self.sizes[:-1], self.sizes[1:])):
             return nullcontext()
         return _single_thread_blas()
 

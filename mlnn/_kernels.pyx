@@ -94,7 +94,7 @@ cdef enum:
     ACT_SIGMOID = 2
 
 # Below this many multiply-adds (m * n_in * n_out) the plain loops beat a BLAS
-# call; mirrored in mlnn._core.BLAS_MIN_WORK (see bench/run.py --workload W2).
+# call (see bench/run.py --workload W2); mlnn._core asks uses_blas().
 cdef enum:
     BLAS_MIN_WORK = 32768
     BLAS_MIN_SIDE = 16
@@ -103,7 +103,10 @@ cdef enum:
 cdef enum:
     BLOCK_ROWS = 256
 
-BLAS_MIN_WORK_ = BLAS_MIN_WORK
+
+def uses_blas(Py_ssize_t m, Py_ssize_t n_in, Py_ssize_t n_out):
+    """Whether a layer (n_in, n_out) on a block of m samples calls BLAS."""
+    return _use_blas(m, n_in, n_out)
 
 
 # ---------------------------------------------------------------------------
