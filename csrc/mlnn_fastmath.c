@@ -32,15 +32,49 @@ static const double EXP_HI = 709.782712893384;   /* log(DBL_MAX) */
 static const double EXP_LO = -708.39641853226408; /* log(DBL_MIN) */
 
 
+/* MLNN_VBYTES: the vector width of a level for the code written with GCC/Clang
+ * vector extensions; 0 (plain loops only) for other compilers. */
+#if defined(__GNUC__) || defined(__clang__)
+#define MLNN_VBYTES_BASE 16
+#define MLNN_VBYTES_AVX2 32
+#else
+#define MLNN_VBYTES_BASE 0
+#define MLNN_VBYTES_AVX2 0
+#endif
+
 #define MLNN_SUFFIX _base
+#define MLNN_VBYTES MLNN_VBYTES_BASE
 #include "mlnn_fastmath_impl.h"
+#define MLNN_T double
+#define MLNN_TS d
+#include "mlnn_dense_impl.h"
+#undef MLNN_T
+#undef MLNN_TS
+#define MLNN_T float
+#define MLNN_TS f
+#include "mlnn_dense_impl.h"
+#undef MLNN_T
+#undef MLNN_TS
+#undef MLNN_VBYTES
 #undef MLNN_SUFFIX
 
 #if MLNN_DISPATCH
 #pragma GCC push_options
 #pragma GCC target("avx2,fma")
 #define MLNN_SUFFIX _avx2
+#define MLNN_VBYTES MLNN_VBYTES_AVX2
 #include "mlnn_fastmath_impl.h"
+#define MLNN_T double
+#define MLNN_TS d
+#include "mlnn_dense_impl.h"
+#undef MLNN_T
+#undef MLNN_TS
+#define MLNN_T float
+#define MLNN_TS f
+#include "mlnn_dense_impl.h"
+#undef MLNN_T
+#undef MLNN_TS
+#undef MLNN_VBYTES
 #undef MLNN_SUFFIX
 #pragma GCC pop_options
 #endif
@@ -110,31 +144,29 @@ MLNN_DISPATCH_RED(sum_f, float, (const float *a, ptrdiff_t n), (a, n))
 #define MLNN_PICK(name) name##_base
 #endif
 
-void mlnn_dense_fwd_d(const double *inT, const double *W, const double *b, double *out,
-                      ptrdiff_t m, ptrdiff_t n_in, ptrdiff_t n_out)
-{
-    MLNN_PICK(dense_fwd_d)(inT, W, b, out, m, n_in, n_out);
-}
+#define MLNN_DENSE_WRAPPERS(TS, T)                                                     \
+    void mlnn_dense_fwd_##TS(const T *inT, const T *W, const T *b, T *out, ptrdiff_t m,  \
+                             ptrdiff_t n_in, ptrdiff_t n_out)                            \
+    {                                                                                    \
+        MLNN_PICK(dense_fwd_##TS)(inT, W, b, out, m, n_in, n_out);                       \
+    }                                                                                    \
+    void mlnn_dense_bwd_##TS(const T *delta, const T *W, const T *act, T *dinT,          \
+                             ptrdiff_t m, ptrdiff_t n_in, ptrdiff_t n_out, int activation) \
+    {                                                                                    \
+        MLNN_PICK(dense_bwd_##TS)(delta, W, act, dinT, m, n_in, n_out, activation);      \
+    }                                                                                    \
+    void mlnn_dense_dw_##TS(const T *inT, const T *delta, T *dW, T *db, ptrdiff_t m,     \
+                            ptrdiff_t n_in, ptrdiff_t n_out)                             \
+    {                                                                                    \
+        MLNN_PICK(dense_dw_##TS)(inT, delta, dW, db, m, n_in, n_out);                    \
+    }                                                                                    \
+    void mlnn_softmax_##TS(T *z, T *tmp, ptrdiff_t n, ptrdiff_t m)                       \
+    {                                                                                    \
+        MLNN_PICK(softmax_##TS)(z, tmp, n, m);                                           \
+    }
 
-void mlnn_dense_fwd_f(const float *inT, const float *W, const float *b, float *out,
-                      ptrdiff_t m, ptrdiff_t n_in, ptrdiff_t n_out)
-{
-    MLNN_PICK(dense_fwd_f)(inT, W, b, out, m, n_in, n_out);
-}
-
-void mlnn_dense_bwd_d(const double *delta, const double *W, const double *act,
-                      double *dinT, ptrdiff_t m, ptrdiff_t n_in, ptrdiff_t n_out,
-                      int activation)
-{
-    MLNN_PICK(dense_bwd_d)(delta, W, act, dinT, m, n_in, n_out, activation);
-}
-
-void mlnn_dense_bwd_f(const float *delta, const float *W, const float *act,
-                      float *dinT, ptrdiff_t m, ptrdiff_t n_in, ptrdiff_t n_out,
-                      int activation)
-{
-    MLNN_PICK(dense_bwd_f)(delta, W, act, dinT, m, n_in, n_out, activation);
-}
+MLNN_DENSE_WRAPPERS(d, double)
+MLNN_DENSE_WRAPPERS(f, float)
 
 const char *mlnn_cpu_paths_compiled(void)
 {

@@ -47,20 +47,28 @@ double mlnn_sum_d(const double *a, ptrdiff_t n);
 double mlnn_sum_f(const float *a, ptrdiff_t n);
 
 /* Small dense layers, feature-major: a layer's activations are (width, m).
- * out (n_out, m) = W^T @ inT + b, with W (n_in, n_out) row-major, inT (n_in, m).
- * dinT (n_in, m) = (W @ delta) * f'(act), delta (n_out, m), act (n_in, m) =
- * f(pre_act) of the layer below; activation 0 tanh, 1 relu, 2 sigmoid.
+ * (csrc/mlnn_dense_impl.h)
+ * dense_fwd: out (n_out, m) = W^T @ inT + b, with W (n_in, n_out) row-major,
+ *   inT (n_in, m).
+ * dense_bwd: dinT (n_in, m) = (W @ delta) * f'(act), delta (n_out, m), act
+ *   (n_in, m) = f(pre_act) of the layer below; activation 0 tanh, 1 relu,
+ *   2 sigmoid.
+ * dense_dw: dW (n_in, n_out) = inT @ delta^T and db (n_out) = row sums of
+ *   delta, summed in double with the order of mlnn_dot / mlnn_sum.
+ * softmax: z (n, m) logits -> probabilities over the n rows of each column,
+ *   in place; tmp (m,) scratch.
  * Outputs must not overlap inputs. */
-void mlnn_dense_fwd_d(const double *inT, const double *W, const double *b, double *out,
-                      ptrdiff_t m, ptrdiff_t n_in, ptrdiff_t n_out);
-void mlnn_dense_fwd_f(const float *inT, const float *W, const float *b, float *out,
-                      ptrdiff_t m, ptrdiff_t n_in, ptrdiff_t n_out);
-void mlnn_dense_bwd_d(const double *delta, const double *W, const double *act,
-                      double *dinT, ptrdiff_t m, ptrdiff_t n_in, ptrdiff_t n_out,
-                      int activation);
-void mlnn_dense_bwd_f(const float *delta, const float *W, const float *act,
-                      float *dinT, ptrdiff_t m, ptrdiff_t n_in, ptrdiff_t n_out,
-                      int activation);
+#define MLNN_DENSE_DECLS(TS, T)                                                        \
+    void mlnn_dense_fwd_##TS(const T *inT, const T *W, const T *b, T *out, ptrdiff_t m,  \
+                             ptrdiff_t n_in, ptrdiff_t n_out);                           \
+    void mlnn_dense_bwd_##TS(const T *delta, const T *W, const T *act, T *dinT,          \
+                             ptrdiff_t m, ptrdiff_t n_in, ptrdiff_t n_out, int activation); \
+    void mlnn_dense_dw_##TS(const T *inT, const T *delta, T *dW, T *db, ptrdiff_t m,     \
+                            ptrdiff_t n_in, ptrdiff_t n_out);                            \
+    void mlnn_softmax_##TS(T *z, T *tmp, ptrdiff_t n, ptrdiff_t m);
+MLNN_DENSE_DECLS(d, double)
+MLNN_DENSE_DECLS(f, float)
+#undef MLNN_DENSE_DECLS
 
 /* Names of the code paths compiled in, and the one selected on this CPU. */
 const char *mlnn_cpu_paths_compiled(void);

@@ -20,11 +20,12 @@ the input as XT ``(n_in, m)``.  Why: the notebook's layers are 2-64 units
 wide but hundreds of samples long, so every inner loop (forward axpy,
 dW dot products, softmax across classes, f'(act)) then runs over ``m``
 contiguous samples and vectorizes, with no store-to-load chains through a
-tiny dW row.  Small layers run plain loops from csrc/mlnn_fastmath.c
-(``mlnn_dense_fwd``/``mlnn_dense_bwd``, dot products for dW), which are
-compiled for baseline x86-64 and for AVX2+FMA and picked at run time: code
-generated from this file is compiled once for the baseline, so its own loops
-could not use AVX2.  Layers with ``m * n_in * n_out >= BLAS_MIN_WORK`` call
+tiny dW row.  Small layers and the softmax run loops from csrc/
+(``mlnn_dense_fwd``/``mlnn_dense_bwd``/``mlnn_dense_dw``/``mlnn_softmax``
+in mlnn_dense_impl.h), which are compiled for baseline x86-64 and for
+AVX2+FMA and picked at run time: code generated from this file is compiled
+once for the baseline, so its own loops could not use AVX2.  Layers that
+are wide on both sides with ``m * n_in * n_out >= BLAS_MIN_WORK`` call
 BLAS through scipy.linalg.cython_blas instead (column-major, so each call
 computes the transposed product).  Results handed back to Python are
 (n_samples, width).
@@ -83,6 +84,12 @@ cdef extern from "mlnn_fastmath.h" nogil:
     void mlnn_dense_bwd_f(const float *delta, const float *W, const float *act,
                           float *dinT, Py_ssize_t m, Py_ssize_t n_in,
                           Py_ssize_t n_out, int activation)
+    void mlnn_dense_dw_d(const double *inT, const double *delta, double *dW, double *db,
+                         Py_ssize_t m, Py_ssize_t n_in, Py_ssize_t n_out)
+    void mlnn_dense_dw_f(const float *inT, const float *delta, float *dW, float *db,
+                         Py_ssize_t m, Py_ssize_t n_in, Py_ssize_t n_out)
+    void mlnn_softmax_d(double *z, double *tmp, Py_ssize_t n, Py_ssize_t m)
+    void mlnn_softmax_f(float *z, float *tmp, Py_ssize_t n, Py_ssize_t m)
     const char *mlnn_cpu_path()
     const char *mlnn_cpu_paths_compiled()
 
@@ -214,30 +221,13 @@ cdef inline void _mul_activation_grad(floating *delta, const floating *act,
             delta[i] = delta[i] if act[i] > 0 else 0
 
 
-cdef void _softmax(floating *z, floating *tmp, Py_ssize_t n, Py_ssize_t m) noexcept nogil:
+cdef inline void _softmax(floating *z, floating *tmp, Py_ssize_t n, Py_ssize_t m) noexcept nogil:
     # z (n_classes=n, m) pre_act -> softmax over classes for each sample, in
-    # place; stable: subtract each sample's max.  tmp (m,) scratch.
-    cdef Py_ssize_t i, j
-    cdef floating *row
-    memcpy(tmp, z, m * sizeof(floating))
-    for j in range(1, n):
-        row = z + j * m
-        for i in range(m):
-            tmp[i] = row[i] if row[i] > tmp[i] else tmp[i]
-    for j in range(n):
-        row = z + j * m
-        for i in range(m):
-            row[i] = row[i] - tmp[i]
-    _exp(z, z, n * m)
-    memcpy(tmp, z, m * sizeof(floating))
-    for j in range(1, n):
-        row = z + j * m
-        for i in range(m):
-            tmp[i] = tmp[i] + row[i]
-    for j in range(n):
-        row = z + j * m
-        for i in range(m):
-            row[i] = row[i] / tmp[i]
+    # place, stable (exp(z - max)); tmp (m,) scratch.  csrc/mlnn_dense_impl.h
+    if floating is double:
+        mlnn_softmax_d(z, tmp, n, m)
+    else:
+        mlnn_softmax_f(z, tmp, n, m)
 
 
 cdef inline void _transpose(const floating *src, floating *dst, Py_ssize_t rows,
@@ -299,17 +289,23 @@ cdef void _dense_forward(const floating *inT, const floating *W, const floating 
 
 
 cdef void _dense_dweight(const floating *inT, const floating *delta, floating *dW,
-                         Py_ssize_t m, Py_ssize_t n_in, Py_ssize_t n_out) noexcept nogil:
-    # dW (n_in, n_out) = inT (n_in, m) @ delta^T (m, n_out), overwritten
-    cdef Py_ssize_t k, j
+                         floating *db, Py_ssize_t m, Py_ssize_t n_in,
+                         Py_ssize_t n_out) noexcept nogil:
+    # dW (n_in, n_out) = inT (n_in, m) @ delta^T (m, n_out) and db (n_out,) =
+    # sum over samples of delta, overwritten
+    cdef Py_ssize_t j
     if _use_blas(m, n_in, n_out):
         # column-major: dW^T (n_out, n_in) = delta (n_out, m) @ inT^T (m, n_in)
         _gemm(c'T', c'N', <int>n_out, <int>n_in, <int>m, delta, <int>m, inT,
               <int>m, 0, dW, <int>n_out)
-        return
-    for k in range(n_in):
         for j in range(n_out):
-            dW[k * n_out + j] = <floating>_dot(inT + k * m, delta + j * m, m)
+            db[j] = <floating>_sum(delta + j * m, m)
+        return
+    # four dot products per pass over an input row (csrc, AVX2 if available)
+    if floating is double:
+        mlnn_dense_dw_d(inT, delta, dW, db, m, n_in, n_out)
+    else:
+        mlnn_dense_dw_f(inT, delta, dW, db, m, n_in, n_out)
 
 
 cdef void _dense_dinput(const floating *delta, const floating *W, const floating *act,
@@ -387,9 +383,7 @@ cdef void _backward_block(const floating *XT, const int64_t *y, const floating *
         n_in = sizes[l]
         n_out = sizes[l + 1]
         inp = XT if l == 0 else acts + m * prefix[l - 1]
-        _dense_dweight(inp, delta_a, grads + w_off[l], m, n_in, n_out)
-        for j in range(n_out):
-            grads[b_off[l] + j] = <floating>_sum(delta_a + j * m, m)
+        _dense_dweight(inp, delta_a, grads + w_off[l], grads + b_off[l], m, n_in, n_out)
         if l > 0:
             _dense_dinput(delta_a, params + w_off[l], inp, delta_b, m, n_in, n_out,
                           activation)
@@ -664,6 +658,8 @@ cdef void _block_outputs(const floating *X, const int64_t *y, const floating *pa
     cdef double s = 0
     cdef floating *probs
     cdef floating *best
+    cdef floating v
+    cdef int64_t lab
     _block_forward(X, params, lay, n_layers, activation, scratch, n_samples, blk,
                    NULL, NULL)
     # probs (n_out, m): the last layer of acts
@@ -671,21 +667,25 @@ cdef void _block_outputs(const floating *X, const int64_t *y, const floating *pa
     if proba != NULL:
         _transpose(probs, proba + r0 * n_out, n_out, m)
     if labels != NULL:
-        # argmax over classes; ties go to the lowest index, as in numpy.argmax
+        # argmax over classes; ties go to the lowest index, as in numpy.argmax.
+        # Selects, not branches: near a decision boundary the winner is
+        # unpredictable, and mispredicted branches cost more than the loop.
         best = scratch + lay[0] * BLOCK_ROWS + BLOCK_ROWS * lay[4 * n_layers + 1]
         memcpy(best, probs, m * sizeof(floating))
         for i in range(m):
             labels[r0 + i] = 0
         for j in range(1, n_out):
             for i in range(m):
-                if probs[j * m + i] > best[i]:
-                    best[i] = probs[j * m + i]
-                    labels[r0 + i] = j
+                v = probs[j * m + i]
+                lab = labels[r0 + i]
+                labels[r0 + i] = j if v > best[i] else lab
+                best[i] = v if v > best[i] else best[i]
         # a row whose outputs overflowed to NaN has no class: mark it -1
         for j in range(n_out):
             for i in range(m):
-                if probs[j * m + i] != probs[j * m + i]:
-                    labels[r0 + i] = -1
+                v = probs[j * m + i]
+                lab = labels[r0 + i]
+                labels[r0 + i] = -1 if v != v else lab
     if nll != NULL:
         for i in range(m):
             s -= log(probs[y[r0 + i] * m + i])

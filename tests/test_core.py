@@ -130,6 +130,32 @@ def test_thread_count_does_not_change_result(sizes, n):
     assert l1 == pytest.approx(l2, rel=1e-12)
 
 
+@requires_compiled
+@pytest.mark.parametrize("n_classes", [2, 3])
+def test_softmax_non_finite_logits_match_reference(n_classes):
+    # relu with huge weights overflows the logits to +-inf.  The kernels'
+    # softmax (one exp per sample for two classes) must give the reference's
+    # pattern: NaN for a NaN logit or an infinite maximum, else finite values.
+    from mlnn import _kernels
+    sizes = [2, 3, n_classes]
+    lay = _core.layout(sizes)
+    params = np.zeros(lay[3 * (len(sizes) - 1)] + n_classes)
+    W1 = params[:6].reshape(2, 3)
+    W1[...] = [[1e300, 0, 1], [0, 1e300, 1]]
+    W2 = params[9:9 + 3 * n_classes].reshape(3, n_classes)
+    W2[:, :2] = [[1e300, 0], [0, -1e300], [1, 2]]
+    X = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0], [0.0, 0.0], [-1.0, -1.0], [np.nan, 0]])
+    act = _core.ACTIVATIONS["relu"]
+    out = [np.empty((len(X), n_classes)) for _ in range(2)]
+    with np.errstate(over="ignore", invalid="ignore"):
+        for mod, p in zip((_kernels, _reference), out):
+            mod.predict_proba(X, params, lay, act, p, 1)
+    np.testing.assert_array_equal(np.isnan(out[0]), np.isnan(out[1]))
+    assert np.isnan(out[0]).any() and (~np.isnan(out[0])).any()
+    np.testing.assert_allclose(out[0][~np.isnan(out[0])], out[1][~np.isnan(out[1])],
+                               rtol=1e-15)
+
+
 def test_notebook_cells_run_as_written(capsys):
     # Cells 2, 3 and 5 of the seed notebook, verbatim (plt.show is a no-op on Agg).
     import matplotlib.pyplot as plt

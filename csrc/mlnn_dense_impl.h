@@ -1,0 +1,175 @@
+/* Body of the small dense-layer kernels, included by mlnn_fastmath.c once
+ * per (CPU level, element type) after mlnn_fastmath_impl.h: MLNN_SUFFIX names
+ * the level, MLNN_T is double or float and MLNN_TS its letter (d or f).  Not
+ * a public header.
+ *
+ * Feature-major: a layer's activations are (width, m) row-major, one row of
+ * m samples per unit, so every inner loop runs over m contiguous samples and
+ * vectorizes.  The notebook's layers are 2-4 units wide, so the loops are
+ * organised to touch each output row once: up to four input rows are folded
+ * into one pass, the first pass also writes the bias (no separate fill or
+ * memset).  Large layers do not come here: the Cython layer calls BLAS.
+ */
+#define MLNN_TN(name) MLNN_NAME(MLNN_CAT(name, MLNN_TS))
+
+/* o[i] (= base or +=) sum_{r < kb} w[r] * a_r[i] for i < m, kb in 1..4 */
+static inline void MLNN_TN(rows_)(MLNN_T *restrict o, const MLNN_T *const *a,
+                                  const MLNN_T *w, int kb, int first, MLNN_T base,
+                                  ptrdiff_t m)
+{
+    const MLNN_T *restrict a0 = a[0], *restrict a1 = a[kb > 1 ? 1 : 0];
+    const MLNN_T *restrict a2 = a[kb > 2 ? 2 : 0], *restrict a3 = a[kb > 3 ? 3 : 0];
+    const MLNN_T w0 = w[0], w1 = kb > 1 ? w[1] : 0, w2 = kb > 2 ? w[2] : 0;
+    const MLNN_T w3 = kb > 3 ? w[3] : 0;
+#define MLNN_R1 (w0 * a0[i])
+#define MLNN_R2 (w0 * a0[i] + w1 * a1[i])
+#define MLNN_R3 ((w0 * a0[i] + w1 * a1[i]) + w2 * a2[i])
+#define MLNN_R4 ((w0 * a0[i] + w1 * a1[i]) + (w2 * a2[i] + w3 * a3[i]))
+#define MLNN_CASE(K, EXPR)                                        \
+    case K:                                                       \
+        if (first)                                                \
+            for (ptrdiff_t i = 0; i < m; ++i) o[i] = base + EXPR; \
+        else                                                      \
+            for (ptrdiff_t i = 0; i < m; ++i) o[i] += EXPR;       \
+        break;
+    switch (kb) {
+        MLNN_CASE(1, MLNN_R1)
+        MLNN_CASE(2, MLNN_R2)
+        MLNN_CASE(3, MLNN_R3)
+        default: MLNN_CASE(4, MLNN_R4)
+    }
+#undef MLNN_CASE
+#undef MLNN_R1
+#undef MLNN_R2
+#undef MLNN_R3
+#undef MLNN_R4
+}
+
+/* out (n_out, m) = W^T (n_out, n_in) @ inT (n_in, m) + b */
+static void MLNN_TN(dense_fwd_)(const MLNN_T *inT, const MLNN_T *W, const MLNN_T *b,
+                                MLNN_T *out, ptrdiff_t m, ptrdiff_t n_in, ptrdiff_t n_out)
+{
+    for (ptrdiff_t j = 0; j < n_out; ++j) {
+        for (ptrdiff_t k = 0; k < n_in; k += 4) {
+            const int kb = (int)(n_in - k < 4 ? n_in - k : 4);
+            const MLNN_T *a[4];
+            MLNN_T w[4];
+            for (int r = 0; r < 4; ++r) { /* rows past kb are never read */
+                a[r] = inT + (k + (r < kb ? r : 0)) * m;
+                w[r] = r < kb ? W[(k + r) * n_out + j] : (MLNN_T)0;
+            }
+            MLNN_TN(rows_)(out + j * m, a, w, kb, k == 0, b[j], m);
+        }
+    }
+}
+
+/* dinT (n_in, m) = (W (n_in, n_out) @ delta (n_out, m)) * f'(act); act
+ * (n_in, m) is f(pre_act) of the layer below; activation codes as in
+ * mlnn._reference.ACTIVATIONS (0 tanh, 1 relu, 2 sigmoid). */
+static void MLNN_TN(dense_bwd_)(const MLNN_T *delta, const MLNN_T *W, const MLNN_T *act,
+                                MLNN_T *dinT, ptrdiff_t m, ptrdiff_t n_in, ptrdiff_t n_out,
+                                int activation)
+{
+    for (ptrdiff_t k = 0; k < n_in; ++k) {
+        MLNN_T *restrict o = dinT + k * m;
+        for (ptrdiff_t j = 0; j < n_out; j += 4) {
+            const int jb = (int)(n_out - j < 4 ? n_out - j : 4);
+            const MLNN_T *d[4];
+            for (int r = 0; r < 4; ++r) /* rows past jb are never read */
+                d[r] = delta + (j + (r < jb ? r : 0)) * m;
+            MLNN_TN(rows_)(o, d, W + k * n_out + j, jb, j == 0, 0, m);
+        }
+        const MLNN_T *restrict a = act + k * m;
+        if (activation == 0) {
+            for (ptrdiff_t i = 0; i < m; ++i)
+                o[i] *= (MLNN_T)1 - a[i] * a[i];
+        } else if (activation == 2) {
+            for (ptrdiff_t i = 0; i < m; ++i)
+                o[i] *= a[i] * ((MLNN_T)1 - a[i]);
+        } else {
+            for (ptrdiff_t i = 0; i < m; ++i)
+                o[i] = a[i] > 0 ? o[i] : (MLNN_T)0;
+        }
+    }
+}
+
+/* dW (n_in, n_out) = inT (n_in, m) @ delta^T (m, n_out) and db (n_out) =
+ * sum over samples of delta, both overwritten; each entry is one dot product
+ * or sum over the m samples, in double. */
+static void MLNN_TN(dense_dw_)(const MLNN_T *inT, const MLNN_T *delta, MLNN_T *dW,
+                               MLNN_T *db, ptrdiff_t m, ptrdiff_t n_in, ptrdiff_t n_out)
+{
+    ptrdiff_t j0 = 0;
+#if MLNN_VBYTES
+    if (sizeof(MLNN_T) == sizeof(double)) {
+        /* output units four at a time */
+        for (; j0 + 4 <= n_out; j0 += 4) {
+            const double *d[4];
+            double s[4];
+            for (int r = 0; r < 4; ++r)
+                d[r] = (const double *)delta + (j0 + r) * m;
+            for (ptrdiff_t k = 0; k < n_in; ++k) {
+                MLNN_NAME(dots4_d)((const double *)inT + k * m, d, m, s);
+                for (int r = 0; r < 4; ++r)
+                    dW[k * n_out + j0 + r] = (MLNN_T)s[r];
+            }
+        }
+    }
+#endif
+    for (ptrdiff_t k = 0; k < n_in; ++k)
+        for (ptrdiff_t j = j0; j < n_out; ++j)
+            dW[k * n_out + j] = (MLNN_T)MLNN_TN(dot_)(inT + k * m, delta + j * m, m);
+    for (ptrdiff_t j = 0; j < n_out; ++j)
+        db[j] = (MLNN_T)MLNN_TN(sum_)(delta + j * m, m);
+}
+
+/* In place: z (n, m) logits -> softmax over the n classes of each sample.
+ * Same values as exp(z - max) / sum(exp(z - max)), including the
+ * non-finite cases (a NaN logit or an infinite maximum gives NaN).
+ * tmp (m,) scratch. */
+static void MLNN_TN(softmax_)(MLNN_T *z, MLNN_T *tmp, ptrdiff_t n, ptrdiff_t m)
+{
+    if (n == 2) {
+        /* one exp per sample: with e = exp(low - high), p_high = 1 / (1 + e)
+         * and p_low = e / (1 + e), exactly as the general formula computes
+         * them (exp(0) = 1) */
+        MLNN_T *restrict z0 = z, *restrict z1 = z + m;
+        for (ptrdiff_t i = 0; i < m; ++i) {
+            const MLNN_T a = z0[i], b = z1[i];
+            const MLNN_T hi = a < b ? b : a, lo = a < b ? a : b;
+            const MLNN_T e = (MLNN_T)MLNN_NAME(exp_kernel)((double)(lo - hi));
+            const MLNN_T ph = (MLNN_T)1 / ((MLNN_T)1 + e), pl = e / ((MLNN_T)1 + e);
+            const MLNN_T bad = (a != a || b != b) ? (MLNN_T)NAN : hi - hi;
+            z0[i] = (a < b ? pl : ph) + bad;
+            z1[i] = (a < b ? ph : pl) + bad;
+        }
+        return;
+    }
+    MLNN_T *restrict t = tmp;
+    for (ptrdiff_t i = 0; i < m; ++i)
+        t[i] = z[i];
+    for (ptrdiff_t j = 1; j < n; ++j) {
+        const MLNN_T *restrict r = z + j * m;
+        for (ptrdiff_t i = 0; i < m; ++i)
+            t[i] = r[i] > t[i] ? r[i] : t[i];
+    }
+    for (ptrdiff_t j = 0; j < n; ++j) {
+        MLNN_T *restrict r = z + j * m;
+        for (ptrdiff_t i = 0; i < m; ++i)
+            r[i] = (MLNN_T)MLNN_NAME(exp_kernel)((double)(r[i] - t[i]));
+    }
+    for (ptrdiff_t i = 0; i < m; ++i)
+        t[i] = z[i];
+    for (ptrdiff_t j = 1; j < n; ++j) {
+        const MLNN_T *restrict r = z + j * m;
+        for (ptrdiff_t i = 0; i < m; ++i)
+            t[i] += r[i];
+    }
+    for (ptrdiff_t j = 0; j < n; ++j) {
+        MLNN_T *restrict r = z + j * m;
+        for (ptrdiff_t i = 0; i < m; ++i)
+            r[i] /= t[i];
+    }
+}
+
+#undef MLNN_TN
