@@ -11,6 +11,7 @@
 
 #include <math.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #if defined(_MSC_VER) && !defined(restrict)
@@ -28,6 +29,7 @@ static const double MAGIC = 6755399441055744.0; /* 1.5 * 2^52 */
 static const double LOG2E = 1.4426950408889634074;
 static const double LN2_HI = 6.93145751953125E-1;
 static const double LN2_LO = 1.42860682030941723212E-6;
+static const double LN2 = 0.693147180559945309417;      /* LN2_HI + LN2_LO, rounded */
 static const double EXP_HI = 709.782712893384;   /* log(DBL_MAX) */
 static const double EXP_LO = -708.39641853226408; /* log(DBL_MIN) */
 
@@ -89,8 +91,11 @@ static int level(void)
     if (lv == 0) {
         lv = 1;
 #if MLNN_DISPATCH
+        /* MLNN_CPU_PATH=baseline forces the baseline code (for tests) */
+        const char *force = getenv("MLNN_CPU_PATH");
         __builtin_cpu_init();
-        if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+        if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")
+            && !(force != NULL && strcmp(force, "baseline") == 0))
             lv = 2;
 #endif
         cpu_level = lv;

@@ -1,0 +1,130 @@
+"""The compiled fast tanh / exp (csrc/mlnn_fastmath_impl.h) against NumPy.
+
+Both CPU paths are checked: the one this CPU selects, and the baseline
+(SSE2) path, forced with MLNN_CPU_PATH=baseline in a subprocess.
+"""
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from conftest import requires_compiled
+
+pytestmark = requires_compiled
+
+TINY = np.array([5e-324, 1e-320, 2.2250738585072014e-308, 1e-300, 1e-20, 1e-8, 1e-4])
+
+
+def _ulps(got, want):
+    # distance in units of the last place of the reference
+    return np.abs(got - want) / np.spacing(np.abs(want).astype(want.dtype))
+
+
+def _tanh(x):
+    from mlnn import _kernels
+    out = np.empty_like(x)
+    _kernels.fast_tanh(x, out)
+    return out
+
+
+def _exp(x):
+    from mlnn import _kernels
+    out = np.empty_like(x)
+    _kernels.fast_exp(x, out)
+    return out
+
+
+def test_tanh_special_values():
+    x = np.array([0.0, -0.0, np.inf, -np.inf, np.nan, -np.nan])
+    t = _tanh(x)
+    assert t[0] == 0 and not np.signbit(t[0])
+    assert t[1] == 0 and np.signbit(t[1])
+    assert t[2] == 1.0 and t[3] == -1.0
+    assert np.isnan(t[4]) and np.isnan(t[5])
+
+
+@pytest.mark.parametrize("sign", [1.0, -1.0])
+def test_tanh_tiny_and_subnormal_values(sign):
+    # tanh(x) = x to within rounding far below 1
+    x = sign * TINY
+    np.testing.assert_array_equal(_tanh(x)[:4], x[:4])
+    assert _ulps(_tanh(x), np.tanh(x)).max() <= 2
+
+
+def test_tanh_accuracy_over_the_whole_range():
+    x = np.concatenate([np.linspace(-25, 25, 400_001),
+                        np.logspace(-300, 2.5, 40_000), -np.logspace(-300, 2.5, 40_000),
+                        [18.9, 19.06, 19.1, 20.0, 20.5, 700.0, 1e300, -1e300]])
+    t = _tanh(x)
+    assert _ulps(t, np.tanh(x)).max() <= 4
+    assert np.all(np.abs(t) <= 1.0)
+    # exactly odd.  (Not exactly monotone: near |x| = 19, where tanh rounds
+    # to 1, neighbouring results may step back by 2 ulp, within the bound.)
+    np.testing.assert_array_equal(_tanh(-x), -t)
+
+
+def test_tanh_float32_is_correctly_rounded_or_close():
+    x = np.concatenate([np.linspace(-12, 12, 200_001), TINY[3:]]).astype(np.float32)
+    t = _tanh(x)
+    assert t.dtype == np.float32
+    want = np.tanh(x.astype(np.float64)).astype(np.float32)   # correctly rounded
+    assert _ulps(t, want).max() <= 1
+
+
+def test_exp_accuracy_and_limits():
+    x = np.concatenate([np.linspace(-708, 709, 400_001), np.linspace(-1, 1, 100_001),
+                        TINY, -TINY])
+    assert _ulps(_exp(x), np.exp(x)).max() <= 2
+    e = _exp(np.array([0.0, -0.0, 709.79, 710.0, 1e300, np.inf, -745.2, -1e300, -np.inf,
+                       np.nan]))
+    assert e[0] == 1.0 and e[1] == 1.0
+    assert np.isinf(e[2:6]).all()
+    # results below the smallest normal double are flushed to 0 (np.exp would
+    # give a subnormal); softmax and sigmoid only ever see them as "tiny"
+    np.testing.assert_array_equal(e[6:9], 0.0)
+    assert np.isnan(e[9])
+
+
+def test_tanh_writes_in_place_and_checks_shapes():
+    x = np.linspace(-3, 3, 101)
+    want = _tanh(x)
+    y = x.copy()
+    from mlnn import _kernels
+    _kernels.fast_tanh(y, y)
+    np.testing.assert_array_equal(y, want)
+    with pytest.raises(ValueError, match="out must have the shape of x"):
+        _kernels.fast_tanh(x, np.empty(3))
+
+
+BASELINE_CHECK = """
+import numpy as np
+from mlnn import _kernels, _core, _reference
+assert _kernels.cpu_path() == "baseline (sse2)", _kernels.cpu_path()
+x = np.concatenate([np.linspace(-25, 25, 100_001), np.logspace(-300, 2.5, 10_000)])
+t = np.empty_like(x); _kernels.fast_tanh(x, t)
+assert (np.abs(t - np.tanh(x)) / np.spacing(np.abs(np.tanh(x)))).max() <= 4
+e = np.empty(1001); xe = np.linspace(-700, 700, 1001); _kernels.fast_exp(xe, e)
+assert (np.abs(e - np.exp(xe)) / np.spacing(np.exp(xe))).max() <= 2
+rng = np.random.RandomState(0)
+for sizes in ([2, 4, 4, 2], [3, 7, 5], [5, 40, 40, 3]):
+    lay = _core.layout(sizes)
+    n_params = sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:]))
+    p = rng.randn(n_params) * 0.5
+    X = rng.randn(301, sizes[0]); y = rng.randint(0, sizes[-1], 301).astype(np.int64)
+    g = [np.empty(n_params) for _ in range(2)]
+    for mod, out in zip((_kernels, _reference), g):
+        mod.gradients(X, y, p, lay, 0, 0.01, out, 2, 1)
+    assert np.abs(g[0] - g[1]).max() <= 1e-10 * np.abs(g[1]).max(), sizes
+print("baseline ok")
+"""
+
+
+def test_baseline_cpu_path_matches_numpy():
+    env = dict(os.environ, MLNN_CPU_PATH="baseline")
+    out = subprocess.run([sys.executable, "-c", BASELINE_CHECK], env=env,
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert "baseline ok" in out.stdout
