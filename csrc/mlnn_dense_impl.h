@@ -45,6 +45,45 @@ static inline void MLNN_TN(rows_)(MLNN_T *restrict o, const MLNN_T *const *a,
 #undef MLNN_R4
 }
 
+/* o[i] = (sum_{r < kb} w[r] * d_r[i]) * f'(act[i]) for i < m, kb in 1..4:
+ * the whole backward step of a layer at most four units wide in one pass */
+static inline void MLNN_TN(rows_grad_)(MLNN_T *restrict o, const MLNN_T *const *d,
+                                       const MLNN_T *w, int kb, const MLNN_T *restrict act,
+                                       int activation, ptrdiff_t m)
+{
+    const MLNN_T *restrict d0 = d[0], *restrict d1 = d[kb > 1 ? 1 : 0];
+    const MLNN_T *restrict d2 = d[kb > 2 ? 2 : 0], *restrict d3 = d[kb > 3 ? 3 : 0];
+    const MLNN_T w0 = w[0], w1 = kb > 1 ? w[1] : 0, w2 = kb > 2 ? w[2] : 0;
+    const MLNN_T w3 = kb > 3 ? w[3] : 0;
+#define MLNN_R1 (w0 * d0[i])
+#define MLNN_R2 (w0 * d0[i] + w1 * d1[i])
+#define MLNN_R3 ((w0 * d0[i] + w1 * d1[i]) + w2 * d2[i])
+#define MLNN_R4 ((w0 * d0[i] + w1 * d1[i]) + (w2 * d2[i] + w3 * d3[i]))
+#define MLNN_CASE(K, EXPR)                                                      \
+    case K:                                                                     \
+        if (activation == 0)                                                    \
+            for (ptrdiff_t i = 0; i < m; ++i)                                   \
+                o[i] = EXPR * ((MLNN_T)1 - act[i] * act[i]);                    \
+        else if (activation == 2)                                               \
+            for (ptrdiff_t i = 0; i < m; ++i)                                   \
+                o[i] = EXPR * (act[i] * ((MLNN_T)1 - act[i]));                  \
+        else                                                                    \
+            for (ptrdiff_t i = 0; i < m; ++i)                                   \
+                o[i] = act[i] > 0 ? EXPR : (MLNN_T)0;                           \
+        break;
+    switch (kb) {
+        MLNN_CASE(1, MLNN_R1)
+        MLNN_CASE(2, MLNN_R2)
+        MLNN_CASE(3, MLNN_R3)
+        default: MLNN_CASE(4, MLNN_R4)
+    }
+#undef MLNN_CASE
+#undef MLNN_R1
+#undef MLNN_R2
+#undef MLNN_R3
+#undef MLNN_R4
+}
+
 /* out (n_out, m) = W^T (n_out, n_in) @ inT (n_in, m) + b */
 static void MLNN_TN(dense_fwd_)(const MLNN_T *inT, const MLNN_T *W, const MLNN_T *b,
                                 MLNN_T *out, ptrdiff_t m, ptrdiff_t n_in, ptrdiff_t n_out)
@@ -72,6 +111,13 @@ static void MLNN_TN(dense_bwd_)(const MLNN_T *delta, const MLNN_T *W, const MLNN
 {
     for (ptrdiff_t k = 0; k < n_in; ++k) {
         MLNN_T *restrict o = dinT + k * m;
+        if (n_out <= 4) { /* one pass, f' included */
+            const MLNN_T *d[4];
+            for (int r = 0; r < 4; ++r)
+                d[r] = delta + (r < n_out ? r : 0) * m;
+            MLNN_TN(rows_grad_)(o, d, W + k * n_out, (int)n_out, act + k * m, activation, m);
+            continue;
+        }
         for (ptrdiff_t j = 0; j < n_out; j += 4) {
             const int jb = (int)(n_out - j < 4 ? n_out - j : 4);
             const MLNN_T *d[4];
@@ -113,14 +159,31 @@ static void MLNN_TN(dense_dw_)(const MLNN_T *inT, const MLNN_T *delta, MLNN_T *d
                 for (int r = 0; r < 4; ++r)
                     dW[k * n_out + j0 + r] = (MLNN_T)s[r];
             }
+            MLNN_NAME(dots4_d)(NULL, d, m, s);
+            for (int r = 0; r < 4; ++r)
+                db[j0 + r] = (MLNN_T)s[r];
         }
     }
 #endif
     for (ptrdiff_t k = 0; k < n_in; ++k)
         for (ptrdiff_t j = j0; j < n_out; ++j)
             dW[k * n_out + j] = (MLNN_T)MLNN_TN(dot_)(inT + k * m, delta + j * m, m);
-    for (ptrdiff_t j = 0; j < n_out; ++j)
+    for (ptrdiff_t j = j0; j < n_out; ++j)
         db[j] = (MLNN_T)MLNN_TN(sum_)(delta + j * m, m);
+}
+
+/* delta (n, m) = probs (n, m) - onehot(y): the output layer's error of the
+ * softmax + cross-entropy loss; y (m,) labels in [0, n). */
+static void MLNN_TN(output_delta_)(const MLNN_T *probs, const int64_t *y, MLNN_T *delta,
+                                   ptrdiff_t n, ptrdiff_t m)
+{
+    for (ptrdiff_t j = 0; j < n; ++j) {
+        const MLNN_T *restrict p = probs + j * m;
+        MLNN_T *restrict d = delta + j * m;
+        const int64_t *restrict lab = y;
+        for (ptrdiff_t i = 0; i < m; ++i)
+            d[i] = p[i] - (lab[i] == j ? (MLNN_T)1 : (MLNN_T)0);
+    }
 }
 
 /* In place: z (n, m) logits -> softmax over the n classes of each sample.

@@ -168,6 +168,11 @@ MLNN_DISPATCH_RED(sum_f, float, (const float *a, ptrdiff_t n), (a, n))
     void mlnn_softmax_##TS(T *z, T *tmp, ptrdiff_t n, ptrdiff_t m)                       \
     {                                                                                    \
         MLNN_PICK(softmax_##TS)(z, tmp, n, m);                                           \
+    }                                                                                    \
+    void mlnn_output_delta_##TS(const T *probs, const int64_t *y, T *delta, ptrdiff_t n, \
+                                ptrdiff_t m)                                             \
+    {                                                                                    \
+        MLNN_PICK(output_delta_##TS)(probs, y, delta, n, m);                             \
     }
 
 MLNN_DENSE_WRAPPERS(d, double)

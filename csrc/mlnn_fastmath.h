@@ -24,6 +24,7 @@
 #define MLNN_FASTMATH_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -57,6 +58,7 @@ double mlnn_sum_f(const float *a, ptrdiff_t n);
  *   delta, summed in double with the order of mlnn_dot / mlnn_sum.
  * softmax: z (n, m) logits -> probabilities over the n rows of each column,
  *   in place; tmp (m,) scratch.
+ * output_delta: delta (n, m) = probs - onehot(y), y (m,) labels in [0, n).
  * Outputs must not overlap inputs. */
 #define MLNN_DENSE_DECLS(TS, T)                                                        \
     void mlnn_dense_fwd_##TS(const T *inT, const T *W, const T *b, T *out, ptrdiff_t m,  \
@@ -65,7 +67,9 @@ double mlnn_sum_f(const float *a, ptrdiff_t n);
                              ptrdiff_t m, ptrdiff_t n_in, ptrdiff_t n_out, int activation); \
     void mlnn_dense_dw_##TS(const T *inT, const T *delta, T *dW, T *db, ptrdiff_t m,     \
                             ptrdiff_t n_in, ptrdiff_t n_out);                            \
-    void mlnn_softmax_##TS(T *z, T *tmp, ptrdiff_t n, ptrdiff_t m);
+    void mlnn_softmax_##TS(T *z, T *tmp, ptrdiff_t n, ptrdiff_t m);                      \
+    void mlnn_output_delta_##TS(const T *probs, const int64_t *y, T *delta, ptrdiff_t n, \
+                                ptrdiff_t m);
 MLNN_DENSE_DECLS(d, double)
 MLNN_DENSE_DECLS(f, float)
 #undef MLNN_DENSE_DECLS

@@ -160,7 +160,8 @@ MLNN_SUM_FN(sum_f, float)
 #undef MLNN_LANES
 
 #if MLNN_VBYTES
-/* s[r] = sum_i a[i] * d_r[i] for r < 4, float64: four dot products sharing
+/* s[r] = sum_i a[i] * d_r[i] for r < 4 (a == NULL: sum_i d_r[i]), float64:
+ * four dot products sharing
  * the loads of a, with GCC/Clang vectors of MLNN_VBYTES (two accumulators per
  * product, enough to hide the FMA latency).  Written with plain loops, GCC 12
  * turned this into partly scalar code, 10x slower.  Lanes are added in a
@@ -176,7 +177,18 @@ static inline void MLNN_NAME(dots4_d)(const double *a, const double *const *d, p
     const double *d0 = d[0], *d1 = d[1], *d2 = d[2], *d3 = d[3];
     MLNN_VD p0 = {0}, p1 = {0}, p2 = {0}, p3 = {0}, q0 = {0}, q1 = {0}, q2 = {0}, q3 = {0};
     ptrdiff_t i = 0;
-    for (; i + 2 * MLNN_VL <= m; i += 2 * MLNN_VL) {
+    if (a == NULL) { /* plain sums of the four rows */
+        for (; i + 2 * MLNN_VL <= m; i += 2 * MLNN_VL) {
+            p0 += *(const MLNN_VD *)(d0 + i);
+            q0 += *(const MLNN_VD *)(d0 + i + MLNN_VL);
+            p1 += *(const MLNN_VD *)(d1 + i);
+            q1 += *(const MLNN_VD *)(d1 + i + MLNN_VL);
+            p2 += *(const MLNN_VD *)(d2 + i);
+            q2 += *(const MLNN_VD *)(d2 + i + MLNN_VL);
+            p3 += *(const MLNN_VD *)(d3 + i);
+            q3 += *(const MLNN_VD *)(d3 + i + MLNN_VL);
+        }
+    } else for (; i + 2 * MLNN_VL <= m; i += 2 * MLNN_VL) {
         const MLNN_VD x = *(const MLNN_VD *)(a + i), y = *(const MLNN_VD *)(a + i + MLNN_VL);
         p0 += x * *(const MLNN_VD *)(d0 + i);
         q0 += y * *(const MLNN_VD *)(d0 + i + MLNN_VL);
@@ -194,7 +206,7 @@ static inline void MLNN_NAME(dots4_d)(const double *a, const double *const *d, p
         for (int u = 0; u < MLNN_VL; ++u)
             t += lane[u];
         for (ptrdiff_t q = i; q < m; ++q)
-            t += a[q] * d[r][q];
+            t += (a != NULL ? a[q] : 1.0) * d[r][q];
         s[r] = t;
     }
 }

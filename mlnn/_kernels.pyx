@@ -90,6 +90,10 @@ cdef extern from "mlnn_fastmath.h" nogil:
                          Py_ssize_t m, Py_ssize_t n_in, Py_ssize_t n_out)
     void mlnn_softmax_d(double *z, double *tmp, Py_ssize_t n, Py_ssize_t m)
     void mlnn_softmax_f(float *z, float *tmp, Py_ssize_t n, Py_ssize_t m)
+    void mlnn_output_delta_d(const double *probs, const int64_t *y, double *delta,
+                             Py_ssize_t n, Py_ssize_t m)
+    void mlnn_output_delta_f(const float *probs, const int64_t *y, float *delta,
+                             Py_ssize_t n, Py_ssize_t m)
     const char *mlnn_cpu_path()
     const char *mlnn_cpu_paths_compiled()
 
@@ -376,9 +380,10 @@ cdef void _backward_block(const floating *XT, const int64_t *y, const floating *
     cdef const floating *inp
     cdef floating *tmp
     n_out = sizes[n_layers]
-    memcpy(delta_a, acts + m * prefix[n_layers - 1], n_out * m * sizeof(floating))
-    for i in range(m):
-        delta_a[y[i] * m + i] -= 1
+    if floating is double:
+        mlnn_output_delta_d(acts + m * prefix[n_layers - 1], y, delta_a, n_out, m)
+    else:
+        mlnn_output_delta_f(acts + m * prefix[n_layers - 1], y, delta_a, n_out, m)
     for l in range(n_layers - 1, -1, -1):
         n_in = sizes[l]
         n_out = sizes[l + 1]
