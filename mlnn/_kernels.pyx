@@ -376,7 +376,7 @@ cdef void _backward_block(const floating *XT, const int64_t *y, const floating *
     cdef const int64_t *w_off = lay + n_layers + 1
     cdef const int64_t *b_off = w_off + n_layers
     cdef const int64_t *prefix = b_off + n_layers
-    cdef Py_ssize_t l, i, j, n_in, n_out
+    cdef Py_ssize_t l, n_in, n_out
     cdef const floating *inp
     cdef floating *tmp
     n_out = sizes[n_layers]
