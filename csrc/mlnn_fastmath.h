@@ -4,8 +4,9 @@
  * of small dense layers.
  *
  * Why: the notebook workload spends most of its time in tanh and exp, and
- * np.tanh costs 19-47 ns per element (this is about 1.6 ns with AVX2).  These loops are branch-free (selects instead of
- * branches) so that GCC/Clang vectorize them, and accurate to a few ulp over
+ * np.tanh costs 19-47 ns per element (this one about 1.6 ns with AVX2).
+ * These loops are branch-free (selects instead of branches) so that
+ * GCC/Clang vectorize them, and accurate to a few ulp over
  * the whole range (Cephes-style range reduction + rational approximations).
  *
  * Special values follow C99/NumPy: tanh(+-0) = +-0, tanh(+-inf) = +-1,
