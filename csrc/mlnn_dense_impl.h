@@ -192,6 +192,42 @@ static void MLNN_TN(output_delta_)(const MLNN_T *probs, const int64_t *y, MLNN_T
     }
 }
 
+/* labels (m,) = argmax over the n rows of probs (n, m), ties to the lowest
+ * index as numpy.argmax; a column holding a NaN gets -1.  best (m,) scratch.
+ * Selects, not branches: near a decision boundary the winner is
+ * unpredictable, and mispredicted branches cost more than the loop. */
+static void MLNN_TN(argmax_)(const MLNN_T *probs, int64_t *labels, MLNN_T *best,
+                             ptrdiff_t n, ptrdiff_t m)
+{
+    int64_t *restrict lab = labels;
+    if (n == 2) {
+        const MLNN_T *restrict p0 = probs, *restrict p1 = probs + m;
+        for (ptrdiff_t i = 0; i < m; ++i) {
+            const int64_t k = p1[i] > p0[i] ? 1 : 0;
+            lab[i] = (p0[i] != p0[i] || p1[i] != p1[i]) ? -1 : k;
+        }
+        return;
+    }
+    MLNN_T *restrict b = best;
+    for (ptrdiff_t i = 0; i < m; ++i) {
+        b[i] = probs[i];
+        lab[i] = 0;
+    }
+    for (ptrdiff_t j = 1; j < n; ++j) {
+        const MLNN_T *restrict p = probs + j * m;
+        for (ptrdiff_t i = 0; i < m; ++i) {
+            const int take = p[i] > b[i];
+            lab[i] = take ? j : lab[i];
+            b[i] = take ? p[i] : b[i];
+        }
+    }
+    for (ptrdiff_t j = 0; j < n; ++j) {
+        const MLNN_T *restrict p = probs + j * m;
+        for (ptrdiff_t i = 0; i < m; ++i)
+            lab[i] = p[i] != p[i] ? -1 : lab[i];
+    }
+}
+
 /* In place: z (n, m) logits -> softmax over the n classes of each sample.
  * Same values as exp(z - max) / sum(exp(z - max)), including the
  * non-finite cases (a NaN logit or an infinite maximum gives NaN).

@@ -173,6 +173,11 @@ MLNN_DISPATCH_RED(sum_f, float, (const float *a, ptrdiff_t n), (a, n))
                                 ptrdiff_t m)                                             \
     {                                                                                    \
         MLNN_PICK(output_delta_##TS)(probs, y, delta, n, m);                             \
+    }                                                                                    \
+    void mlnn_argmax_##TS(const T *probs, int64_t *labels, T *best, ptrdiff_t n,         \
+                          ptrdiff_t m)                                                   \
+    {                                                                                    \
+        MLNN_PICK(argmax_##TS)(probs, labels, best, n, m);                               \
     }
 
 MLNN_DENSE_WRAPPERS(d, double)

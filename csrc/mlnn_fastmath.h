@@ -62,6 +62,8 @@ double mlnn_sum_f(const float *a, ptrdiff_t n);
  * softmax: z (n, m) logits -> probabilities over the n rows of each column,
  *   in place; tmp (m,) scratch.
  * output_delta: delta (n, m) = probs - onehot(y), y (m,) labels in [0, n).
+ * argmax: labels (m,) = row index of the largest of each column of probs
+ *   (n, m), ties to the lowest, -1 for a column with a NaN; best (m,) scratch.
  * Outputs must not overlap inputs. */
 #define MLNN_DENSE_DECLS(TS, T)                                                        \
     void mlnn_dense_fwd_##TS(const T *inT, const T *W, const T *b, T *out, ptrdiff_t m,  \
@@ -72,7 +74,9 @@ double mlnn_sum_f(const float *a, ptrdiff_t n);
                             ptrdiff_t n_in, ptrdiff_t n_out);                            \
     void mlnn_softmax_##TS(T *z, T *tmp, ptrdiff_t n, ptrdiff_t m);                      \
     void mlnn_output_delta_##TS(const T *probs, const int64_t *y, T *delta, ptrdiff_t n, \
-                                ptrdiff_t m);
+                                ptrdiff_t m);                                            \
+    void mlnn_argmax_##TS(const T *probs, int64_t *labels, T *best, ptrdiff_t n,         \
+                          ptrdiff_t m);
 MLNN_DENSE_DECLS(d, double)
 MLNN_DENSE_DECLS(f, float)
 #undef MLNN_DENSE_DECLS

@@ -94,6 +94,10 @@ cdef extern from "mlnn_fastmath.h" nogil:
                              Py_ssize_t n, Py_ssize_t m)
     void mlnn_output_delta_f(const float *probs, const int64_t *y, float *delta,
                              Py_ssize_t n, Py_ssize_t m)
+    void mlnn_argmax_d(const double *probs, int64_t *labels, double *best, Py_ssize_t n,
+                       Py_ssize_t m)
+    void mlnn_argmax_f(const float *probs, int64_t *labels, float *best, Py_ssize_t n,
+                       Py_ssize_t m)
     const char *mlnn_cpu_path()
     const char *mlnn_cpu_paths_compiled()
 
@@ -663,8 +667,6 @@ cdef void _block_outputs(const floating *X, const int64_t *y, const floating *pa
     cdef double s = 0
     cdef floating *probs
     cdef floating *best
-    cdef floating v
-    cdef int64_t lab
     _block_forward(X, params, lay, n_layers, activation, scratch, n_samples, blk,
                    NULL, NULL)
     # probs (n_out, m): the last layer of acts
@@ -672,25 +674,13 @@ cdef void _block_outputs(const floating *X, const int64_t *y, const floating *pa
     if proba != NULL:
         _transpose(probs, proba + r0 * n_out, n_out, m)
     if labels != NULL:
-        # argmax over classes; ties go to the lowest index, as in numpy.argmax.
-        # Selects, not branches: near a decision boundary the winner is
-        # unpredictable, and mispredicted branches cost more than the loop.
+        # argmax over classes, ties to the lowest index as in numpy.argmax; a
+        # row whose outputs overflowed to NaN has no class: -1 (csrc)
         best = scratch + lay[0] * BLOCK_ROWS + BLOCK_ROWS * lay[4 * n_layers + 1]
-        memcpy(best, probs, m * sizeof(floating))
-        for i in range(m):
-            labels[r0 + i] = 0
-        for j in range(1, n_out):
-            for i in range(m):
-                v = probs[j * m + i]
-                lab = labels[r0 + i]
-                labels[r0 + i] = j if v > best[i] else lab
-                best[i] = v if v > best[i] else best[i]
-        # a row whose outputs overflowed to NaN has no class: mark it -1
-        for j in range(n_out):
-            for i in range(m):
-                v = probs[j * m + i]
-                lab = labels[r0 + i]
-                labels[r0 + i] = -1 if v != v else lab
+        if floating is double:
+            mlnn_argmax_d(probs, labels + r0, best, n_out, m)
+        else:
+            mlnn_argmax_f(probs, labels + r0, best, n_out, m)
     if nll != NULL:
         for i in range(m):
             s -= log(probs[y[r0 + i] * m + i])
