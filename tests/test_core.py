@@ -156,6 +156,30 @@ def test_softmax_non_finite_logits_match_reference(n_classes):
                                rtol=1e-15)
 
 
+@requires_compiled
+@pytest.mark.parametrize("n_classes", [2, 3, 5])
+def test_predict_ties_go_to_the_lowest_class(n_classes):
+    # equal outputs (zero output weights, tied biases) -> the lowest index, as
+    # numpy.argmax; the last class is tied with class 1 but not the highest
+    from mlnn import _kernels
+    sizes = [2, 3, n_classes]
+    lay = _core.layout(sizes)
+    params = np.random.RandomState(0).randn(lay[3 * 2] + n_classes)
+    W2 = params[lay[3]:lay[3] + 3 * n_classes]
+    W2[...] = 0
+    b2 = params[lay[3 * 2]:]
+    b2[...] = 0.0
+    X = np.random.RandomState(1).randn(40, 2)
+    for tied in ([0, 1], [1, n_classes - 1]):
+        b2[...] = -1.0
+        b2[tied] = 0.5
+        labels = [np.empty(len(X), dtype=np.int64) for _ in range(2)]
+        for mod, lab in zip((_kernels, _reference), labels):
+            mod.predict(X, params, lay, _core.ACTIVATIONS["tanh"], lab, 1)
+        np.testing.assert_array_equal(labels[0], min(tied))
+        np.testing.assert_array_equal(labels[1], min(tied))
+
+
 def test_notebook_cells_run_as_written(capsys):
     # Cells 2, 3 and 5 of the seed notebook, verbatim (plt.show is a no-op on Agg).
     import matplotlib.pyplot as plt
