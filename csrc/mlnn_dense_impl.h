@@ -192,6 +192,16 @@ static void MLNN_TN(output_delta_)(const MLNN_T *probs, const int64_t *y, MLNN_T
     }
 }
 
+/* how many of x[0..n) are NaN or +-inf (x - x is NaN exactly for those) */
+static ptrdiff_t MLNN_TN(count_nonfinite_)(const MLNN_T *x, ptrdiff_t n)
+{
+    const MLNN_T *restrict v = x;
+    ptrdiff_t c = 0;
+    for (ptrdiff_t i = 0; i < n; ++i)
+        c += (v[i] - v[i] == 0) ? 0 : 1;
+    return c;
+}
+
 /* labels (m,) = argmax over the n rows of probs (n, m), ties to the lowest
  * index as numpy.argmax; a column holding a NaN gets -1.  best (m,) scratch.
  * Selects, not branches: near a decision boundary the winner is

@@ -178,6 +178,10 @@ MLNN_DISPATCH_RED(sum_f, float, (const float *a, ptrdiff_t n), (a, n))
                           ptrdiff_t m)                                                   \
     {                                                                                    \
         MLNN_PICK(argmax_##TS)(probs, labels, best, n, m);                               \
+    }                                                                                    \
+    ptrdiff_t mlnn_count_nonfinite_##TS(const T *x, ptrdiff_t n)                         \
+    {                                                                                    \
+        return MLNN_PICK(count_nonfinite_##TS)(x, n);                                    \
     }
 
 MLNN_DENSE_WRAPPERS(d, double)

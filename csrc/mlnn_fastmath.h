@@ -64,6 +64,7 @@ double mlnn_sum_f(const float *a, ptrdiff_t n);
  * output_delta: delta (n, m) = probs - onehot(y), y (m,) labels in [0, n).
  * argmax: labels (m,) = row index of the largest of each column of probs
  *   (n, m), ties to the lowest, -1 for a column with a NaN; best (m,) scratch.
+ * count_nonfinite: how many of x[0..n) are NaN or +-inf.
  * Outputs must not overlap inputs. */
 #define MLNN_DENSE_DECLS(TS, T)                                                        \
     void mlnn_dense_fwd_##TS(const T *inT, const T *W, const T *b, T *out, ptrdiff_t m,  \
@@ -76,7 +77,8 @@ double mlnn_sum_f(const float *a, ptrdiff_t n);
     void mlnn_output_delta_##TS(const T *probs, const int64_t *y, T *delta, ptrdiff_t n, \
                                 ptrdiff_t m);                                            \
     void mlnn_argmax_##TS(const T *probs, int64_t *labels, T *best, ptrdiff_t n,         \
-                          ptrdiff_t m);
+                          ptrdiff_t m);                                                  \
+    ptrdiff_t mlnn_count_nonfinite_##TS(const T *x, ptrdiff_t n);
 MLNN_DENSE_DECLS(d, double)
 MLNN_DENSE_DECLS(f, float)
 #undef MLNN_DENSE_DECLS

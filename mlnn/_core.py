@@ -79,6 +79,16 @@ class DivergenceError(FloatingPointError):
     """Training produced a non-finite loss, gradient or weight."""
 
 
+class NonFiniteInputError(ValueError):
+    """X holds NaN or inf; found by the predict kernels while they read it.
+
+    The API layer validates X without a separate finiteness pass for
+    predict / predict_proba (on a large grid that pass cost as much as a
+    tenth of the call) and, on this error, reruns the full validation to
+    raise its usual message.
+    """
+
+
 def layout(sizes):
     """The int64 ``lay`` vector the kernels read: sizes, W/b offsets, prefixes.
 
@@ -232,19 +242,26 @@ class Model:
                 [acts[a:b].reshape(n, w) for a, b, w in split])
 
     def predict_proba(self, X):
+        """Softmax outputs; NonFiniteInputError if X holds NaN or inf."""
         proba = np.empty((X.shape[0], self.sizes[-1]), dtype=self.dtype)
         with self.blas_guard(X.shape[0]):
-            self.kernels.predict_proba(X, self.params, self.lay,
-                                       ACTIVATIONS[self.activation], proba,
-                                       self.n_threads_for(X.shape[0]))
+            n_bad = self.kernels.predict_proba(X, self.params, self.lay,
+                                               ACTIVATIONS[self.activation], proba,
+                                               self.n_threads_for(X.shape[0]))
+        if n_bad:
+            raise NonFiniteInputError(f"X must hold finite values, found {n_bad} NaN or inf")
         return proba
 
     def predict(self, X):
-        """Class indices; a ValueError if some row's output overflowed to NaN."""
+        """Class indices; NonFiniteInputError if X holds NaN or inf, and a
+        ValueError if some row's output overflowed to NaN."""
         labels = np.empty(X.shape[0], dtype=np.int64)
         with self.blas_guard(X.shape[0]):
-            self.kernels.predict(X, self.params, self.lay, ACTIVATIONS[self.activation],
-                                 labels, self.n_threads_for(X.shape[0]))
+            n_bad = self.kernels.predict(X, self.params, self.lay,
+                                         ACTIVATIONS[self.activation], labels,
+                                         self.n_threads_for(X.shape[0]))
+        if n_bad:
+            raise NonFiniteInputError(f"X must hold finite values, found {n_bad} NaN or inf")
         if labels.size and labels.min() < 0:
             # the kernels mark rows with NaN outputs -1; say why instead
             from mlnn._validation import check_finite_output

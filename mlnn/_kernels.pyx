@@ -98,6 +98,8 @@ cdef extern from "mlnn_fastmath.h" nogil:
                        Py_ssize_t m)
     void mlnn_argmax_f(const float *probs, int64_t *labels, float *best, Py_ssize_t n,
                        Py_ssize_t m)
+    Py_ssize_t mlnn_count_nonfinite_d(const double *x, Py_ssize_t n)
+    Py_ssize_t mlnn_count_nonfinite_f(const float *x, Py_ssize_t n)
     const char *mlnn_cpu_path()
     const char *mlnn_cpu_paths_compiled()
 
@@ -657,9 +659,12 @@ cdef void _block_forward(const floating *X, const floating *params, const int64_
 cdef void _block_outputs(const floating *X, const int64_t *y, const floating *params,
                          const int64_t *lay, int n_layers, int activation,
                          floating *scratch, Py_ssize_t n_samples, Py_ssize_t blk,
-                         floating *proba, int64_t *labels, double *nll) noexcept nogil:
+                         floating *proba, int64_t *labels, double *nll,
+                         Py_ssize_t *bad) noexcept nogil:
     # Forward one block, then whichever of proba rows / argmax labels /
-    # sum of -log p[y] (into nll[blk]) is asked for (non-NULL).
+    # sum of -log p[y] (into nll[blk]) is asked for (non-NULL).  bad[blk]
+    # (if non-NULL): how many of the block's inputs are NaN or inf, counted
+    # here so that predict needs no separate pass over X to check it.
     cdef Py_ssize_t r0 = blk * BLOCK_ROWS
     cdef Py_ssize_t m = min(BLOCK_ROWS, n_samples - r0)
     cdef Py_ssize_t n_out = lay[n_layers]
@@ -667,6 +672,11 @@ cdef void _block_outputs(const floating *X, const int64_t *y, const floating *pa
     cdef double s = 0
     cdef floating *probs
     cdef floating *best
+    if bad != NULL:
+        if floating is double:
+            bad[blk] = mlnn_count_nonfinite_d(X + r0 * lay[0], m * lay[0])
+        else:
+            bad[blk] = mlnn_count_nonfinite_f(X + r0 * lay[0], m * lay[0])
     _block_forward(X, params, lay, n_layers, activation, scratch, n_samples, blk,
                    NULL, NULL)
     # probs (n_out, m): the last layer of acts
@@ -689,8 +699,8 @@ cdef void _block_outputs(const floating *X, const int64_t *y, const floating *pa
 
 cdef void _blocks(const floating[:, ::1] X, const int64_t *y, const floating[::1] params,
                   const int64_t[::1] lay, int activation, floating *proba,
-                  int64_t *labels, double *nll, floating *pre_out, floating *act_out,
-                  int n_threads) except *:
+                  int64_t *labels, double *nll, Py_ssize_t *bad, floating *pre_out,
+                  floating *act_out, int n_threads) except *:
     # Shared driver of forward / predict / predict_proba / loss: fixed blocks
     # of BLOCK_ROWS samples, per-thread scratch, disjoint output rows.
     cdef int n_layers = (lay.shape[0] - 1) // 4
@@ -712,7 +722,7 @@ cdef void _blocks(const floating[:, ::1] X, const int64_t *y, const floating[::1
                 else:
                     _block_outputs(&X[0, 0], y, &params[0], &lay[0], n_layers,
                                    activation, &scratch[0], n_samples, blk, proba,
-                                   labels, nll)
+                                   labels, nll, bad)
         else:
             for blk in prange(n_blocks, num_threads=n_threads, schedule='static'):
                 if fwd:
@@ -722,7 +732,11 @@ cdef void _blocks(const floating[:, ::1] X, const int64_t *y, const floating[::1
                 else:
                     _block_outputs(&X[0, 0], y, &params[0], &lay[0], n_layers,
                                    activation, &scratch[threadid() * per_thread],
-                                   n_samples, blk, proba, labels, nll)
+                                   n_samples, blk, proba, labels, nll, bad)
+
+
+def _n_blocks(Py_ssize_t n_samples):
+    return max(1, (n_samples + BLOCK_ROWS - 1) // BLOCK_ROWS)
 
 
 def forward(const floating[:, ::1] X, const floating[::1] params,
@@ -738,20 +752,26 @@ def forward(const floating[:, ::1] X, const floating[::1] params,
     if pre_acts.shape[0] != acts.shape[0] or acts.shape[0] != X.shape[0] * lay[lay.shape[0] - 1]:
         raise ValueError("pre_acts and acts must have n_samples * sum(widths) entries")
     if X.shape[0]:
-        _blocks(X, NULL, params, lay, activation, NULL, NULL, NULL, &pre_acts[0],
+        _blocks(X, NULL, params, lay, activation, NULL, NULL, NULL, NULL, &pre_acts[0],
                 &acts[0], n_threads)
 
 
 def predict_proba(const floating[:, ::1] X, const floating[::1] params,
                   const int64_t[::1] lay, int activation, floating[:, ::1] proba,
                   int n_threads):
-    """Softmax output.  X (n_samples, n_in) IN -> proba (n_samples, n_out) OUT."""
+    """Softmax output.  X (n_samples, n_in) IN -> proba (n_samples, n_out) OUT.
+
+    Returns how many entries of X are NaN or inf (the outputs of their rows
+    are meaningless; the caller raises).
+    """
     _check_call(X, None, params, lay, n_threads)
     if proba.shape[0] != X.shape[0] or proba.shape[1] != lay[(lay.shape[0] - 1) // 4]:
         raise ValueError("proba must have shape (n_samples, n_out)")
+    cdef Py_ssize_t[::1] bad = np.zeros(_n_blocks(X.shape[0]), dtype=np.intp)
     if X.shape[0]:
-        _blocks(X, NULL, params, lay, activation, &proba[0, 0], NULL, NULL, NULL, NULL,
-                n_threads)
+        _blocks(X, NULL, params, lay, activation, &proba[0, 0], NULL, NULL, &bad[0],
+                NULL, NULL, n_threads)
+    return int(np.sum(bad))
 
 
 def predict(const floating[:, ::1] X, const floating[::1] params,
@@ -760,14 +780,18 @@ def predict(const floating[:, ::1] X, const floating[::1] params,
     """Most probable class.  X (n_samples, n_in) IN -> labels (n_samples,) OUT.
 
     Ties go to the lowest index, as in numpy.argmax.  Rows whose outputs are
-    NaN (overflow inside the network) get -1.
+    NaN (overflow inside the network) get -1.  Returns how many entries of X
+    are NaN or inf (the labels of their rows are meaningless; the caller
+    raises).
     """
     _check_call(X, None, params, lay, n_threads)
     if labels.shape[0] != X.shape[0]:
         raise ValueError("labels must have shape (n_samples,)")
+    cdef Py_ssize_t[::1] bad = np.zeros(_n_blocks(X.shape[0]), dtype=np.intp)
     if X.shape[0]:
-        _blocks(X, NULL, params, lay, activation, NULL, &labels[0], NULL, NULL, NULL,
-                n_threads)
+        _blocks(X, NULL, params, lay, activation, NULL, &labels[0], NULL, &bad[0], NULL,
+                NULL, n_threads)
+    return int(np.sum(bad))
 
 
 def loss(const floating[:, ::1] X, const int64_t[::1] y, const floating[::1] params,
@@ -786,7 +810,7 @@ def loss(const floating[:, ::1] X, const int64_t[::1] y, const floating[::1] par
     if n_samples == 0:
         raise ValueError("X must have at least one row")
     cdef double[::1] nll = np.zeros(n_blocks)
-    _blocks(X, &y[0], params, lay, activation, NULL, NULL, &nll[0], NULL, NULL,
+    _blocks(X, &y[0], params, lay, activation, NULL, NULL, &nll[0], NULL, NULL, NULL,
             n_threads)
     for blk in range(n_blocks):
         total += nll[blk]

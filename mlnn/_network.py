@@ -9,7 +9,7 @@ import re
 import numpy as np
 
 from mlnn import _validation as V
-from mlnn._core import Model
+from mlnn._core import Model, NonFiniteInputError
 from mlnn._reference import softmax as _softmax
 
 
@@ -92,8 +92,19 @@ class neural_net:  # noqa: N801 - the notebook's name
                 return params[name]
         raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
-    def _check_X(self, X, name="X"):
-        return V.check_X(X, self._model.sizes[0], self.dtype, name=name)
+    def _check_X(self, X, name="X", finite=True):
+        return V.check_X(X, self._model.sizes[0], self.dtype, name=name, finite=finite)
+
+    def _outputs(self, method, X):
+        # X is checked for NaN/inf by the kernel while it reads it; on a find,
+        # the full validation raises its usual message about the user's X
+        Xc = self._check_X(X, finite=False)
+        try:
+            return Xc, method(Xc)
+        except NonFiniteInputError as exc:
+            found = exc
+        self._check_X(X)  # raises the usual "X must be ... finite" error
+        raise found
 
     def _check_Xy(self, X, y):
         X = self._check_X(X)
@@ -119,9 +130,8 @@ class neural_net:  # noqa: N801 - the notebook's name
 
     def predict_proba(self, X):
         """Class probabilities, shape (n_samples, n_out)."""
-        X = self._check_X(X)
-        return V.check_finite_output(self._model.predict_proba(X), X,
-                                     "output probabilities")
+        X, proba = self._outputs(self._model.predict_proba, X)
+        return V.check_finite_output(proba, X, "output probabilities")
 
     def predict(self, X):
         """Class indices in [0, n_out), shape (n_samples,).
@@ -130,7 +140,7 @@ class neural_net:  # noqa: N801 - the notebook's name
         network overflows on some row (NaN outputs), a ValueError says so
         instead of returning a class.
         """
-        return self._model.predict(self._check_X(X))
+        return self._outputs(self._model.predict, X)[1]
 
     def crossentropy_loss(self, X, y, reg_lambda):
         """(sum_i -log p_i[y_i] + reg_lambda / 2 * sum_l ||W_l||^2) / n_samples."""

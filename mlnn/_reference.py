@@ -93,15 +93,25 @@ def forward(X, params, lay, activation, pre_acts, acts, n_threads):
 
 
 def predict_proba(X, params, lay, activation, proba, n_threads):
-    """Softmax output into proba (n_samples, n_out) (OUT)."""
-    proba[...] = _forward_layers(X, params, lay, activation)[1][-1]
+    """Softmax output into proba (n_samples, n_out) (OUT).
+
+    Returns how many entries of X are NaN or inf.
+    """
+    with np.errstate(invalid="ignore", over="ignore"):
+        proba[...] = _forward_layers(X, params, lay, activation)[1][-1]
+    return int(np.count_nonzero(~np.isfinite(X)))
 
 
 def predict(X, params, lay, activation, labels, n_threads):
-    """argmax of the output layer into labels (OUT); -1 for rows with NaN outputs."""
-    probs = _forward_layers(X, params, lay, activation)[1][-1]
+    """argmax of the output layer into labels (OUT); -1 for rows with NaN outputs.
+
+    Returns how many entries of X are NaN or inf.
+    """
+    with np.errstate(invalid="ignore", over="ignore"):
+        probs = _forward_layers(X, params, lay, activation)[1][-1]
     labels[...] = np.argmax(probs, axis=1)
     labels[np.isnan(probs).any(axis=1)] = -1   # overflowed rows have no class
+    return int(np.count_nonzero(~np.isfinite(X)))
 
 
 def loss(X, y, params, lay, activation, reg_lambda, n_threads):

@@ -99,8 +99,12 @@ def check_layers_dim(layers_dim, hidden_layers):
     return dims
 
 
-def check_X(X, n_features, dtype, name="X"):
+def check_X(X, n_features, dtype, name="X", finite=True):
     """2-D, numeric, finite, >= 1 row, n_features columns -> C-contiguous array.
+
+    finite=False skips only the finiteness check, for callers whose kernel
+    counts NaN/inf while it reads X (predict, predict_proba) and which call
+    again with finite=True to raise the message below when it finds some.
 
     Lists, pandas DataFrames, strided, Fortran-ordered, read-only,
     big-endian, int or other-precision arrays are converted (into a copy;
@@ -129,9 +133,10 @@ def check_X(X, n_features, dtype, name="X"):
                 f"{name} must be {expected}, got a {X.ndim}-D array of shape {X.shape}")
     try:
         # a value too large for float32 becomes inf and is reported below,
-        # so numpy's overflow warning would only repeat it
-        with np.errstate(over="ignore"):
-            X = check_array(X, dtype=dtype, order="C", ensure_all_finite=True,
+        # so numpy's overflow warning would only repeat it (and the invalid
+        # one from summing +inf and -inf in the finiteness check)
+        with np.errstate(over="ignore", invalid="ignore"):
+            X = check_array(X, dtype=dtype, order="C", ensure_all_finite=finite,
                             input_name=name, ensure_min_samples=1,
                             ensure_min_features=1)
     except ValueError as exc:

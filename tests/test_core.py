@@ -180,6 +180,32 @@ def test_predict_ties_go_to_the_lowest_class(n_classes):
         np.testing.assert_array_equal(labels[1], min(tied))
 
 
+@pytest.mark.parametrize("n_threads", [1, 2])
+def test_predict_counts_non_finite_inputs(backend, n_threads):
+    # predict/predict_proba check X for NaN/inf while they read it (no
+    # separate pass); the count is exact and the API raises the usual message
+    from mlnn import _kernels
+    mod = _kernels if backend == "cython" else _reference
+    sizes = [3, 5, 2]
+    lay = _core.layout(sizes)
+    params = np.random.RandomState(0).randn(lay[6] + 2)
+    X = np.random.RandomState(1).randn(3000, 3)
+    labels, proba = np.empty(3000, dtype=np.int64), np.empty((3000, 2))
+    assert mod.predict(X, params, lay, 0, labels, n_threads) == 0
+    assert mod.predict_proba(X, params, lay, 0, proba, n_threads) == 0
+    X[[0, 1500, 2999], [0, 2, 1]] = [np.nan, np.inf, -np.inf]
+    assert mod.predict(X, params, lay, 0, labels, n_threads) == 3
+    assert mod.predict_proba(X, params, lay, 0, proba, n_threads) == 3
+    nn = mlnn.neural_net(sizes, backend=backend, n_threads=n_threads, random_state=0)
+    for method in (nn.predict, nn.predict_proba):
+        with pytest.raises(ValueError, match=r"X must be .*finite.*contains NaN"):
+            method(X)
+        X2 = X.copy()
+        X2[0, 0] = 0.0
+        with pytest.raises(ValueError, match=r"X must be .*finite.*contains infinity"):
+            method(X2)
+
+
 def test_notebook_cells_run_as_written(capsys):
     # Cells 2, 3 and 5 of the seed notebook, verbatim (plt.show is a no-op on Agg).
     import matplotlib.pyplot as plt
