@@ -311,7 +311,8 @@ cdef void _dense_dweight(const floating *inT, const floating *delta, floating *d
         for j in range(n_out):
             db[j] = <floating>_sum(delta + j * m, m)
         return
-    # four dot products per pass over an input row (csrc, AVX2 if available)
+    # dot products over the m samples in csrc (float64: four output units per
+    # pass over an input row), AVX2 if available
     if floating is double:
         mlnn_dense_dw_d(inT, delta, dW, db, m, n_in, n_out)
     else:
