@@ -18,19 +18,33 @@
  */
 #define MLNN_TN(name) MLNN_NAME(MLNN_CAT(name, MLNN_TS))
 
+/* The rows r < kb (kb in 1..4) of a and their weights w, as locals a0..a3 and
+ * w0..w3 (rows past kb alias row 0 with weight 0 and are never read), and
+ * sum_r w_r * a_r[i] for each kb. */
+#define MLNN_ROWS_SETUP(a, w, kb)                                                   \
+    const MLNN_T *restrict a0 = (a)[0], *restrict a1 = (a)[(kb) > 1 ? 1 : 0];         \
+    const MLNN_T *restrict a2 = (a)[(kb) > 2 ? 2 : 0], *restrict a3 = (a)[(kb) > 3 ? 3 : 0]; \
+    const MLNN_T w0 = (w)[0], w1 = (kb) > 1 ? (w)[1] : 0, w2 = (kb) > 2 ? (w)[2] : 0; \
+    const MLNN_T w3 = (kb) > 3 ? (w)[3] : 0
+#define MLNN_R1 (w0 * a0[i])
+#define MLNN_R2 (w0 * a0[i] + w1 * a1[i])
+#define MLNN_R3 ((w0 * a0[i] + w1 * a1[i]) + w2 * a2[i])
+#define MLNN_R4 ((w0 * a0[i] + w1 * a1[i]) + (w2 * a2[i] + w3 * a3[i]))
+/* one loop per kb, each written by the caller's MLNN_CASE(K, EXPR) */
+#define MLNN_BY_KB(kb)                   \
+    switch (kb) {                        \
+        MLNN_CASE(1, MLNN_R1)            \
+        MLNN_CASE(2, MLNN_R2)            \
+        MLNN_CASE(3, MLNN_R3)            \
+        default: MLNN_CASE(4, MLNN_R4)   \
+    }
+
 /* o[i] (= base or +=) sum_{r < kb} w[r] * a_r[i] for i < m, kb in 1..4 */
 static inline void MLNN_TN(rows_)(MLNN_T *restrict o, const MLNN_T *const *a,
                                   const MLNN_T *w, int kb, int first, MLNN_T base,
                                   ptrdiff_t m)
 {
-    const MLNN_T *restrict a0 = a[0], *restrict a1 = a[kb > 1 ? 1 : 0];
-    const MLNN_T *restrict a2 = a[kb > 2 ? 2 : 0], *restrict a3 = a[kb > 3 ? 3 : 0];
-    const MLNN_T w0 = w[0], w1 = kb > 1 ? w[1] : 0, w2 = kb > 2 ? w[2] : 0;
-    const MLNN_T w3 = kb > 3 ? w[3] : 0;
-#define MLNN_R1 (w0 * a0[i])
-#define MLNN_R2 (w0 * a0[i] + w1 * a1[i])
-#define MLNN_R3 ((w0 * a0[i] + w1 * a1[i]) + w2 * a2[i])
-#define MLNN_R4 ((w0 * a0[i] + w1 * a1[i]) + (w2 * a2[i] + w3 * a3[i]))
+    MLNN_ROWS_SETUP(a, w, kb);
 #define MLNN_CASE(K, EXPR)                                        \
     case K:                                                       \
         if (first)                                                \
@@ -38,17 +52,8 @@ static inline void MLNN_TN(rows_)(MLNN_T *restrict o, const MLNN_T *const *a,
         else                                                      \
             for (ptrdiff_t i = 0; i < m; ++i) o[i] += EXPR;       \
         break;
-    switch (kb) {
-        MLNN_CASE(1, MLNN_R1)
-        MLNN_CASE(2, MLNN_R2)
-        MLNN_CASE(3, MLNN_R3)
-        default: MLNN_CASE(4, MLNN_R4)
-    }
+    MLNN_BY_KB(kb);
 #undef MLNN_CASE
-#undef MLNN_R1
-#undef MLNN_R2
-#undef MLNN_R3
-#undef MLNN_R4
 }
 
 /* o[i] = (sum_{r < kb} w[r] * d_r[i]) * f'(act[i]) for i < m, kb in 1..4:
@@ -57,14 +62,7 @@ static inline void MLNN_TN(rows_grad_)(MLNN_T *restrict o, const MLNN_T *const *
                                        const MLNN_T *w, int kb, const MLNN_T *restrict act,
                                        int activation, ptrdiff_t m)
 {
-    const MLNN_T *restrict d0 = d[0], *restrict d1 = d[kb > 1 ? 1 : 0];
-    const MLNN_T *restrict d2 = d[kb > 2 ? 2 : 0], *restrict d3 = d[kb > 3 ? 3 : 0];
-    const MLNN_T w0 = w[0], w1 = kb > 1 ? w[1] : 0, w2 = kb > 2 ? w[2] : 0;
-    const MLNN_T w3 = kb > 3 ? w[3] : 0;
-#define MLNN_R1 (w0 * d0[i])
-#define MLNN_R2 (w0 * d0[i] + w1 * d1[i])
-#define MLNN_R3 ((w0 * d0[i] + w1 * d1[i]) + w2 * d2[i])
-#define MLNN_R4 ((w0 * d0[i] + w1 * d1[i]) + (w2 * d2[i] + w3 * d3[i]))
+    MLNN_ROWS_SETUP(d, w, kb);
 #define MLNN_CASE(K, EXPR)                                                      \
     case K:                                                                     \
         if (activation == 0)                                                    \
@@ -77,18 +75,15 @@ static inline void MLNN_TN(rows_grad_)(MLNN_T *restrict o, const MLNN_T *const *
             for (ptrdiff_t i = 0; i < m; ++i)                                   \
                 o[i] = act[i] > 0 ? EXPR : (MLNN_T)0;                           \
         break;
-    switch (kb) {
-        MLNN_CASE(1, MLNN_R1)
-        MLNN_CASE(2, MLNN_R2)
-        MLNN_CASE(3, MLNN_R3)
-        default: MLNN_CASE(4, MLNN_R4)
-    }
+    MLNN_BY_KB(kb);
 #undef MLNN_CASE
+}
+#undef MLNN_ROWS_SETUP
+#undef MLNN_BY_KB
 #undef MLNN_R1
 #undef MLNN_R2
 #undef MLNN_R3
 #undef MLNN_R4
-}
 
 /* out (n_out, m) = W^T (n_out, n_in) @ inT (n_in, m) + b */
 static void MLNN_TN(dense_fwd_)(const MLNN_T *inT, const MLNN_T *W, const MLNN_T *b,

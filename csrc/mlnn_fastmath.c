@@ -46,17 +46,7 @@ static const double EXP_LO = -708.39641853226408; /* log(DBL_MIN) */
 
 #define MLNN_SUFFIX _base
 #define MLNN_VBYTES MLNN_VBYTES_BASE
-#include "mlnn_fastmath_impl.h"
-#define MLNN_T double
-#define MLNN_TS d
-#include "mlnn_dense_impl.h"
-#undef MLNN_T
-#undef MLNN_TS
-#define MLNN_T float
-#define MLNN_TS f
-#include "mlnn_dense_impl.h"
-#undef MLNN_T
-#undef MLNN_TS
+#include "mlnn_level_impl.h"
 #undef MLNN_VBYTES
 #undef MLNN_SUFFIX
 
@@ -65,17 +55,7 @@ static const double EXP_LO = -708.39641853226408; /* log(DBL_MIN) */
 #pragma GCC target("avx2,fma")
 #define MLNN_SUFFIX _avx2
 #define MLNN_VBYTES MLNN_VBYTES_AVX2
-#include "mlnn_fastmath_impl.h"
-#define MLNN_T double
-#define MLNN_TS d
-#include "mlnn_dense_impl.h"
-#undef MLNN_T
-#undef MLNN_TS
-#define MLNN_T float
-#define MLNN_TS f
-#include "mlnn_dense_impl.h"
-#undef MLNN_T
-#undef MLNN_TS
+#include "mlnn_level_impl.h"
 #undef MLNN_VBYTES
 #undef MLNN_SUFFIX
 #pragma GCC pop_options
