@@ -149,7 +149,9 @@ static void MLNN_TN(dense_dw_)(const MLNN_T *inT, const MLNN_T *delta, MLNN_T *d
     ptrdiff_t j0 = 0;
 #if MLNN_VBYTES
     if (sizeof(MLNN_T) == sizeof(double)) {
-        /* output units four at a time */
+        /* float64: output units four at a time (the casts are no-ops; the
+         * float32 instance never takes this branch and uses dot_f/sum_f,
+         * which convert each element to double) */
         for (; j0 + 4 <= n_out; j0 += 4) {
             const double *d[4];
             double s[4];
