@@ -142,6 +142,21 @@ def blas_serial_for_reference(request):
         yield
 
 
+def _assert_ctrl_c_lands(run, what):
+    # SIGINT 0.5 s into run(): KeyboardInterrupt must reach us within
+    # CTRL_C_LATENCY of the signal
+    sent, timer = _interrupt_after(0.5)
+    with pytest.raises(KeyboardInterrupt):
+        try:
+            run()
+        finally:
+            caught = time.perf_counter()
+    timer.join()
+    latency = caught - sent["t"]
+    print(f"Ctrl-C latency ({what}): {latency * 1e3:.1f} ms")
+    assert latency < CTRL_C_LATENCY
+
+
 @pytest.fixture
 def default_sigint():
     old = signal.signal(signal.SIGINT, signal.default_int_handler)
@@ -163,17 +178,9 @@ def test_ctrl_c_during_train(backend, n_threads, default_sigint,
                              blas_serial_for_reference):
     X, y = _long_problem()
     nn = _fresh(backend, sizes=(4, 32, 3), n_threads=n_threads)
-    sent, timer = _interrupt_after(0.5)
-    with pytest.raises(KeyboardInterrupt):
-        try:
-            nn.train(X, y, 0.01, 1e-4, num_pass=10**9, print_loss=False,
-                     print_every=50)
-        finally:
-            caught = time.perf_counter()
-    timer.join()
-    latency = caught - sent["t"]
-    print(f"Ctrl-C latency ({backend}, n_threads={n_threads}): {latency * 1e3:.1f} ms")
-    assert latency < CTRL_C_LATENCY
+    _assert_ctrl_c_lands(lambda: nn.train(X, y, 0.01, 1e-4, num_pass=10**9,
+                                          print_loss=False, print_every=50),
+                         f"{backend}, n_threads={n_threads}")
 
     # consistent and finite: exactly the weights of k completed passes
     k = nn._model.passes_done
@@ -196,16 +203,9 @@ def test_ctrl_c_during_animate_preds(default_sigint):
     X, y = sklearn.datasets.make_moons(2000, noise=0.2, random_state=0)
     net = _fresh(None, sizes=(2, 48, 2))
     start = net._model.params.copy()
-    sent, timer = _interrupt_after(0.5)
-    with pytest.raises(KeyboardInterrupt):
-        try:
-            plotting.animate_preds(net, X, y, 0.01, 1e-4, num_pass=10**7, frames=1000)
-        finally:
-            caught = time.perf_counter()
-    timer.join()
-    latency = caught - sent["t"]
-    print(f"Ctrl-C latency (animate_preds): {latency * 1e3:.1f} ms")
-    assert latency < CTRL_C_LATENCY
+    _assert_ctrl_c_lands(lambda: plotting.animate_preds(net, X, y, 0.01, 1e-4,
+                                                        num_pass=10**7, frames=1000),
+                         "animate_preds")
 
     # finite, and equal to the weights after some whole number k of passes
     params = net._model.params
