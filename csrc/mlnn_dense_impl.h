@@ -3,9 +3,11 @@
  * the level, MLNN_T is double or float and MLNN_TS its letter (d or f).  Not
  * a public header.
  *
- * Feature-major: a layer's activations are (width, m) row-major, one row of
- * m samples per unit, so every inner loop runs over m contiguous samples and
- * vectorizes.  The notebook's layers are 2-4 units wide, so the loops are
+ * Feature-major: a layer's activations are (width, m), one row of m samples
+ * per unit, rows ld elements apart (ld >= m; the callers pad ld so that every
+ * row starts on a 64-byte boundary: rows at 16 or 48 mod 64 cost 10% on the
+ * notebook workload, from loads that cross cache lines).  Every inner loop
+ * runs over m contiguous samples and vectorizes.  The notebook's layers are 2-4 units wide, so the loops are
  * organised to touch each output row once: up to four input rows are folded
  * into one pass, the first pass also writes the bias (no separate fill or
  * memset), the backward step of a layer at most four wide includes f' in the
@@ -87,7 +89,8 @@ static inline void MLNN_TN(rows_grad_)(MLNN_T *restrict o, const MLNN_T *const *
 
 /* out (n_out, m) = W^T (n_out, n_in) @ inT (n_in, m) + b */
 static void MLNN_TN(dense_fwd_)(const MLNN_T *inT, const MLNN_T *W, const MLNN_T *b,
-                                MLNN_T *out, ptrdiff_t m, ptrdiff_t n_in, ptrdiff_t n_out)
+                                MLNN_T *out, ptrdiff_t m, ptrdiff_t ld, ptrdiff_t n_in,
+                                ptrdiff_t n_out)
 {
     for (ptrdiff_t j = 0; j < n_out; ++j) {
         for (ptrdiff_t k = 0; k < n_in; k += 4) {
@@ -95,10 +98,10 @@ static void MLNN_TN(dense_fwd_)(const MLNN_T *inT, const MLNN_T *W, const MLNN_T
             const MLNN_T *a[4];
             MLNN_T w[4];
             for (int r = 0; r < 4; ++r) { /* rows past kb are never read */
-                a[r] = inT + (k + (r < kb ? r : 0)) * m;
+                a[r] = inT + (k + (r < kb ? r : 0)) * ld;
                 w[r] = r < kb ? W[(k + r) * n_out + j] : (MLNN_T)0;
             }
-            MLNN_TN(rows_)(out + j * m, a, w, kb, k == 0, b[j], m);
+            MLNN_TN(rows_)(out + j * ld, a, w, kb, k == 0, b[j], m);
         }
     }
 }
@@ -107,26 +110,26 @@ static void MLNN_TN(dense_fwd_)(const MLNN_T *inT, const MLNN_T *W, const MLNN_T
  * (n_in, m) is f(pre_act) of the layer below; activation codes as in
  * mlnn._reference.ACTIVATIONS (0 tanh, 1 relu, 2 sigmoid). */
 static void MLNN_TN(dense_bwd_)(const MLNN_T *delta, const MLNN_T *W, const MLNN_T *act,
-                                MLNN_T *dinT, ptrdiff_t m, ptrdiff_t n_in, ptrdiff_t n_out,
-                                int activation)
+                                MLNN_T *dinT, ptrdiff_t m, ptrdiff_t ld, ptrdiff_t n_in,
+                                ptrdiff_t n_out, int activation)
 {
     for (ptrdiff_t k = 0; k < n_in; ++k) {
-        MLNN_T *restrict o = dinT + k * m;
+        MLNN_T *restrict o = dinT + k * ld;
         if (n_out <= 4) { /* one pass, f' included */
             const MLNN_T *d[4];
             for (int r = 0; r < 4; ++r)
-                d[r] = delta + (r < n_out ? r : 0) * m;
-            MLNN_TN(rows_grad_)(o, d, W + k * n_out, (int)n_out, act + k * m, activation, m);
+                d[r] = delta + (r < n_out ? r : 0) * ld;
+            MLNN_TN(rows_grad_)(o, d, W + k * n_out, (int)n_out, act + k * ld, activation, m);
             continue;
         }
         for (ptrdiff_t j = 0; j < n_out; j += 4) {
             const int jb = (int)(n_out - j < 4 ? n_out - j : 4);
             const MLNN_T *d[4];
             for (int r = 0; r < 4; ++r) /* rows past jb are never read */
-                d[r] = delta + (j + (r < jb ? r : 0)) * m;
+                d[r] = delta + (j + (r < jb ? r : 0)) * ld;
             MLNN_TN(rows_)(o, d, W + k * n_out + j, jb, j == 0, 0, m);
         }
-        const MLNN_T *restrict a = act + k * m;
+        const MLNN_T *restrict a = act + k * ld;
         if (activation == 0) {
             for (ptrdiff_t i = 0; i < m; ++i)
                 o[i] *= (MLNN_T)1 - a[i] * a[i];
@@ -144,7 +147,8 @@ static void MLNN_TN(dense_bwd_)(const MLNN_T *delta, const MLNN_T *W, const MLNN
  * sum over samples of delta, both overwritten; each entry is one dot product
  * or sum over the m samples, in double. */
 static void MLNN_TN(dense_dw_)(const MLNN_T *inT, const MLNN_T *delta, MLNN_T *dW,
-                               MLNN_T *db, ptrdiff_t m, ptrdiff_t n_in, ptrdiff_t n_out)
+                               MLNN_T *db, ptrdiff_t m, ptrdiff_t ld, ptrdiff_t n_in,
+                               ptrdiff_t n_out)
 {
     ptrdiff_t j0 = 0;
 #if MLNN_VBYTES
@@ -156,9 +160,9 @@ static void MLNN_TN(dense_dw_)(const MLNN_T *inT, const MLNN_T *delta, MLNN_T *d
             const double *d[4];
             double s[4];
             for (int r = 0; r < 4; ++r)
-                d[r] = (const double *)delta + (j0 + r) * m;
+                d[r] = (const double *)delta + (j0 + r) * ld;
             for (ptrdiff_t k = 0; k < n_in; ++k) {
-                MLNN_NAME(dots4_d)((const double *)inT + k * m, d, m, s);
+                MLNN_NAME(dots4_d)((const double *)inT + k * ld, d, m, s);
                 for (int r = 0; r < 4; ++r)
                     dW[k * n_out + j0 + r] = (MLNN_T)s[r];
             }
@@ -170,19 +174,19 @@ static void MLNN_TN(dense_dw_)(const MLNN_T *inT, const MLNN_T *delta, MLNN_T *d
 #endif
     for (ptrdiff_t k = 0; k < n_in; ++k)
         for (ptrdiff_t j = j0; j < n_out; ++j)
-            dW[k * n_out + j] = (MLNN_T)MLNN_TN(dot_)(inT + k * m, delta + j * m, m);
+            dW[k * n_out + j] = (MLNN_T)MLNN_TN(dot_)(inT + k * ld, delta + j * ld, m);
     for (ptrdiff_t j = j0; j < n_out; ++j)
-        db[j] = (MLNN_T)MLNN_TN(sum_)(delta + j * m, m);
+        db[j] = (MLNN_T)MLNN_TN(sum_)(delta + j * ld, m);
 }
 
 /* delta (n, m) = probs (n, m) - onehot(y): the output layer's error of the
  * softmax + cross-entropy loss; y (m,) labels in [0, n). */
 static void MLNN_TN(output_delta_)(const MLNN_T *probs, const int64_t *y, MLNN_T *delta,
-                                   ptrdiff_t n, ptrdiff_t m)
+                                   ptrdiff_t n, ptrdiff_t m, ptrdiff_t ld)
 {
     for (ptrdiff_t j = 0; j < n; ++j) {
-        const MLNN_T *restrict p = probs + j * m;
-        MLNN_T *restrict d = delta + j * m;
+        const MLNN_T *restrict p = probs + j * ld;
+        MLNN_T *restrict d = delta + j * ld;
         const int64_t *restrict lab = y;
         for (ptrdiff_t i = 0; i < m; ++i)
             d[i] = p[i] - (lab[i] == j ? (MLNN_T)1 : (MLNN_T)0);
@@ -204,11 +208,11 @@ static ptrdiff_t MLNN_TN(count_nonfinite_)(const MLNN_T *x, ptrdiff_t n)
  * Selects, not branches: near a decision boundary the winner is
  * unpredictable, and mispredicted branches cost more than the loop. */
 static void MLNN_TN(argmax_)(const MLNN_T *probs, int64_t *labels, MLNN_T *best,
-                             ptrdiff_t n, ptrdiff_t m)
+                             ptrdiff_t n, ptrdiff_t m, ptrdiff_t ld)
 {
     int64_t *restrict lab = labels;
     if (n == 2) {
-        const MLNN_T *restrict p0 = probs, *restrict p1 = probs + m;
+        const MLNN_T *restrict p0 = probs, *restrict p1 = probs + ld;
         for (ptrdiff_t i = 0; i < m; ++i) {
             const int64_t k = p1[i] > p0[i] ? 1 : 0;
             lab[i] = (p0[i] != p0[i] || p1[i] != p1[i]) ? -1 : k;
@@ -221,7 +225,7 @@ static void MLNN_TN(argmax_)(const MLNN_T *probs, int64_t *labels, MLNN_T *best,
         lab[i] = 0;
     }
     for (ptrdiff_t j = 1; j < n; ++j) {
-        const MLNN_T *restrict p = probs + j * m;
+        const MLNN_T *restrict p = probs + j * ld;
         for (ptrdiff_t i = 0; i < m; ++i) {
             const int take = p[i] > b[i];
             lab[i] = take ? j : lab[i];
@@ -229,7 +233,7 @@ static void MLNN_TN(argmax_)(const MLNN_T *probs, int64_t *labels, MLNN_T *best,
         }
     }
     for (ptrdiff_t j = 0; j < n; ++j) {
-        const MLNN_T *restrict p = probs + j * m;
+        const MLNN_T *restrict p = probs + j * ld;
         for (ptrdiff_t i = 0; i < m; ++i)
             lab[i] = p[i] != p[i] ? -1 : lab[i];
     }
@@ -239,13 +243,14 @@ static void MLNN_TN(argmax_)(const MLNN_T *probs, int64_t *labels, MLNN_T *best,
  * Same values as exp(z - max) / sum(exp(z - max)), including the
  * non-finite cases (a NaN logit or an infinite maximum gives NaN).
  * tmp (m,) scratch. */
-static void MLNN_TN(softmax_)(MLNN_T *z, MLNN_T *tmp, ptrdiff_t n, ptrdiff_t m)
+static void MLNN_TN(softmax_)(MLNN_T *z, MLNN_T *tmp, ptrdiff_t n, ptrdiff_t m,
+                              ptrdiff_t ld)
 {
     if (n == 2) {
         /* one exp per sample: with e = exp(low - high), p_high = 1 / (1 + e)
          * and p_low = e / (1 + e), exactly as the general formula computes
          * them (exp(0) = 1) */
-        MLNN_T *restrict z0 = z, *restrict z1 = z + m;
+        MLNN_T *restrict z0 = z, *restrict z1 = z + ld;
         for (ptrdiff_t i = 0; i < m; ++i) {
             const MLNN_T a = z0[i], b = z1[i];
             const MLNN_T hi = a < b ? b : a, lo = a < b ? a : b;
@@ -261,24 +266,24 @@ static void MLNN_TN(softmax_)(MLNN_T *z, MLNN_T *tmp, ptrdiff_t n, ptrdiff_t m)
     for (ptrdiff_t i = 0; i < m; ++i)
         t[i] = z[i];
     for (ptrdiff_t j = 1; j < n; ++j) {
-        const MLNN_T *restrict r = z + j * m;
+        const MLNN_T *restrict r = z + j * ld;
         for (ptrdiff_t i = 0; i < m; ++i)
             t[i] = r[i] > t[i] ? r[i] : t[i];
     }
     for (ptrdiff_t j = 0; j < n; ++j) {
-        MLNN_T *restrict r = z + j * m;
+        MLNN_T *restrict r = z + j * ld;
         for (ptrdiff_t i = 0; i < m; ++i)
             r[i] = (MLNN_T)MLNN_NAME(exp_kernel)((double)(r[i] - t[i]));
     }
     for (ptrdiff_t i = 0; i < m; ++i)
         t[i] = z[i];
     for (ptrdiff_t j = 1; j < n; ++j) {
-        const MLNN_T *restrict r = z + j * m;
+        const MLNN_T *restrict r = z + j * ld;
         for (ptrdiff_t i = 0; i < m; ++i)
             t[i] += r[i];
     }
     for (ptrdiff_t j = 0; j < n; ++j) {
-        MLNN_T *restrict r = z + j * m;
+        MLNN_T *restrict r = z + j * ld;
         for (ptrdiff_t i = 0; i < m; ++i)
             r[i] /= t[i];
     }

@@ -131,33 +131,34 @@ MLNN_DISPATCH_RED(sum_f, float, (const float *a, ptrdiff_t n), (a, n))
 
 #define MLNN_DENSE_WRAPPERS(TS, T)                                                     \
     void mlnn_dense_fwd_##TS(const T *inT, const T *W, const T *b, T *out, ptrdiff_t m,  \
-                             ptrdiff_t n_in, ptrdiff_t n_out)                            \
+                             ptrdiff_t ld, ptrdiff_t n_in, ptrdiff_t n_out)              \
     {                                                                                    \
-        MLNN_PICK(dense_fwd_##TS)(inT, W, b, out, m, n_in, n_out);                       \
+        MLNN_PICK(dense_fwd_##TS)(inT, W, b, out, m, ld, n_in, n_out);                   \
     }                                                                                    \
     void mlnn_dense_bwd_##TS(const T *delta, const T *W, const T *act, T *dinT,          \
-                             ptrdiff_t m, ptrdiff_t n_in, ptrdiff_t n_out, int activation) \
+                             ptrdiff_t m, ptrdiff_t ld, ptrdiff_t n_in, ptrdiff_t n_out, \
+                             int activation)                                             \
     {                                                                                    \
-        MLNN_PICK(dense_bwd_##TS)(delta, W, act, dinT, m, n_in, n_out, activation);      \
+        MLNN_PICK(dense_bwd_##TS)(delta, W, act, dinT, m, ld, n_in, n_out, activation);  \
     }                                                                                    \
     void mlnn_dense_dw_##TS(const T *inT, const T *delta, T *dW, T *db, ptrdiff_t m,     \
-                            ptrdiff_t n_in, ptrdiff_t n_out)                             \
+                            ptrdiff_t ld, ptrdiff_t n_in, ptrdiff_t n_out)               \
     {                                                                                    \
-        MLNN_PICK(dense_dw_##TS)(inT, delta, dW, db, m, n_in, n_out);                    \
+        MLNN_PICK(dense_dw_##TS)(inT, delta, dW, db, m, ld, n_in, n_out);                \
     }                                                                                    \
-    void mlnn_softmax_##TS(T *z, T *tmp, ptrdiff_t n, ptrdiff_t m)                       \
+    void mlnn_softmax_##TS(T *z, T *tmp, ptrdiff_t n, ptrdiff_t m, ptrdiff_t ld)         \
     {                                                                                    \
-        MLNN_PICK(softmax_##TS)(z, tmp, n, m);                                           \
+        MLNN_PICK(softmax_##TS)(z, tmp, n, m, ld);                                       \
     }                                                                                    \
     void mlnn_output_delta_##TS(const T *probs, const int64_t *y, T *delta, ptrdiff_t n, \
-                                ptrdiff_t m)                                             \
+                                ptrdiff_t m, ptrdiff_t ld)                               \
     {                                                                                    \
-        MLNN_PICK(output_delta_##TS)(probs, y, delta, n, m);                             \
+        MLNN_PICK(output_delta_##TS)(probs, y, delta, n, m, ld);                         \
     }                                                                                    \
     void mlnn_argmax_##TS(const T *probs, int64_t *labels, T *best, ptrdiff_t n,         \
-                          ptrdiff_t m)                                                   \
+                          ptrdiff_t m, ptrdiff_t ld)                                     \
     {                                                                                    \
-        MLNN_PICK(argmax_##TS)(probs, labels, best, n, m);                               \
+        MLNN_PICK(argmax_##TS)(probs, labels, best, n, m, ld);                           \
     }                                                                                    \
     ptrdiff_t mlnn_count_nonfinite_##TS(const T *x, ptrdiff_t n)                         \
     {                                                                                    \

@@ -50,8 +50,10 @@ double mlnn_dot_f(const float *a, const float *b, ptrdiff_t n);
 double mlnn_sum_d(const double *a, ptrdiff_t n);
 double mlnn_sum_f(const float *a, ptrdiff_t n);
 
-/* Small dense layers, feature-major: a layer's activations are (width, m).
- * (csrc/mlnn_dense_impl.h)
+/* Small dense layers, feature-major: a layer's activations are (width, m),
+ * rows ld >= m elements apart (csrc/mlnn_dense_impl.h).  Every (k, m) array
+ * below has that row stride; only the first m entries of a row are read or
+ * written.
  * dense_fwd: out (n_out, m) = W^T @ inT + b, with W (n_in, n_out) row-major,
  *   inT (n_in, m).
  * dense_bwd: dinT (n_in, m) = (W @ delta) * f'(act), delta (n_out, m), act
@@ -68,16 +70,17 @@ double mlnn_sum_f(const float *a, ptrdiff_t n);
  * Outputs must not overlap inputs. */
 #define MLNN_DENSE_DECLS(TS, T)                                                        \
     void mlnn_dense_fwd_##TS(const T *inT, const T *W, const T *b, T *out, ptrdiff_t m,  \
-                             ptrdiff_t n_in, ptrdiff_t n_out);                           \
+                             ptrdiff_t ld, ptrdiff_t n_in, ptrdiff_t n_out);             \
     void mlnn_dense_bwd_##TS(const T *delta, const T *W, const T *act, T *dinT,          \
-                             ptrdiff_t m, ptrdiff_t n_in, ptrdiff_t n_out, int activation); \
+                             ptrdiff_t m, ptrdiff_t ld, ptrdiff_t n_in, ptrdiff_t n_out, \
+                             int activation);                                            \
     void mlnn_dense_dw_##TS(const T *inT, const T *delta, T *dW, T *db, ptrdiff_t m,     \
-                            ptrdiff_t n_in, ptrdiff_t n_out);                            \
-    void mlnn_softmax_##TS(T *z, T *tmp, ptrdiff_t n, ptrdiff_t m);                      \
+                            ptrdiff_t ld, ptrdiff_t n_in, ptrdiff_t n_out);              \
+    void mlnn_softmax_##TS(T *z, T *tmp, ptrdiff_t n, ptrdiff_t m, ptrdiff_t ld);        \
     void mlnn_output_delta_##TS(const T *probs, const int64_t *y, T *delta, ptrdiff_t n, \
-                                ptrdiff_t m);                                            \
+                                ptrdiff_t m, ptrdiff_t ld);                              \
     void mlnn_argmax_##TS(const T *probs, int64_t *labels, T *best, ptrdiff_t n,         \
-                          ptrdiff_t m);                                                  \
+                          ptrdiff_t m, ptrdiff_t ld);                                    \
     ptrdiff_t mlnn_count_nonfinite_##TS(const T *x, ptrdiff_t n);
 MLNN_DENSE_DECLS(d, double)
 MLNN_DENSE_DECLS(f, float)

@@ -74,30 +74,33 @@ cdef extern from "mlnn_fastmath.h" nogil:
     double mlnn_dot_f(const float *a, const float *b, Py_ssize_t n)
     double mlnn_sum_d(const double *a, Py_ssize_t n)
     double mlnn_sum_f(const float *a, Py_ssize_t n)
+    # (k, m) arrays below have rows ld >= m elements apart
     void mlnn_dense_fwd_d(const double *inT, const double *W, const double *b,
-                          double *out, Py_ssize_t m, Py_ssize_t n_in, Py_ssize_t n_out)
+                          double *out, Py_ssize_t m, Py_ssize_t ld, Py_ssize_t n_in,
+                          Py_ssize_t n_out)
     void mlnn_dense_fwd_f(const float *inT, const float *W, const float *b,
-                          float *out, Py_ssize_t m, Py_ssize_t n_in, Py_ssize_t n_out)
+                          float *out, Py_ssize_t m, Py_ssize_t ld, Py_ssize_t n_in,
+                          Py_ssize_t n_out)
     void mlnn_dense_bwd_d(const double *delta, const double *W, const double *act,
-                          double *dinT, Py_ssize_t m, Py_ssize_t n_in,
+                          double *dinT, Py_ssize_t m, Py_ssize_t ld, Py_ssize_t n_in,
                           Py_ssize_t n_out, int activation)
     void mlnn_dense_bwd_f(const float *delta, const float *W, const float *act,
-                          float *dinT, Py_ssize_t m, Py_ssize_t n_in,
+                          float *dinT, Py_ssize_t m, Py_ssize_t ld, Py_ssize_t n_in,
                           Py_ssize_t n_out, int activation)
     void mlnn_dense_dw_d(const double *inT, const double *delta, double *dW, double *db,
-                         Py_ssize_t m, Py_ssize_t n_in, Py_ssize_t n_out)
+                         Py_ssize_t m, Py_ssize_t ld, Py_ssize_t n_in, Py_ssize_t n_out)
     void mlnn_dense_dw_f(const float *inT, const float *delta, float *dW, float *db,
-                         Py_ssize_t m, Py_ssize_t n_in, Py_ssize_t n_out)
-    void mlnn_softmax_d(double *z, double *tmp, Py_ssize_t n, Py_ssize_t m)
-    void mlnn_softmax_f(float *z, float *tmp, Py_ssize_t n, Py_ssize_t m)
+                         Py_ssize_t m, Py_ssize_t ld, Py_ssize_t n_in, Py_ssize_t n_out)
+    void mlnn_softmax_d(double *z, double *tmp, Py_ssize_t n, Py_ssize_t m, Py_ssize_t ld)
+    void mlnn_softmax_f(float *z, float *tmp, Py_ssize_t n, Py_ssize_t m, Py_ssize_t ld)
     void mlnn_output_delta_d(const double *probs, const int64_t *y, double *delta,
-                             Py_ssize_t n, Py_ssize_t m)
+                             Py_ssize_t n, Py_ssize_t m, Py_ssize_t ld)
     void mlnn_output_delta_f(const float *probs, const int64_t *y, float *delta,
-                             Py_ssize_t n, Py_ssize_t m)
+                             Py_ssize_t n, Py_ssize_t m, Py_ssize_t ld)
     void mlnn_argmax_d(const double *probs, int64_t *labels, double *best, Py_ssize_t n,
-                       Py_ssize_t m)
+                       Py_ssize_t m, Py_ssize_t ld)
     void mlnn_argmax_f(const float *probs, int64_t *labels, float *best, Py_ssize_t n,
-                       Py_ssize_t m)
+                       Py_ssize_t m, Py_ssize_t ld)
     Py_ssize_t mlnn_count_nonfinite_d(const double *x, Py_ssize_t n)
     Py_ssize_t mlnn_count_nonfinite_f(const float *x, Py_ssize_t n)
     const char *mlnn_cpu_path()
@@ -231,22 +234,45 @@ cdef inline void _mul_activation_grad(floating *delta, const floating *act,
             delta[i] = delta[i] if act[i] > 0 else 0
 
 
-cdef inline void _softmax(floating *z, floating *tmp, Py_ssize_t n, Py_ssize_t m) noexcept nogil:
-    # z (n_classes=n, m) pre_act -> softmax over classes for each sample, in
-    # place, stable (exp(z - max)); tmp (m,) scratch.  csrc/mlnn_dense_impl.h
+cdef inline void _softmax(floating *z, floating *tmp, Py_ssize_t n, Py_ssize_t m,
+                          Py_ssize_t ld) noexcept nogil:
+    # z (n_classes=n, m), rows ld apart, pre_act -> softmax over classes for
+    # each sample, in place, stable (exp(z - max)); tmp (m,) scratch.
+    # csrc/mlnn_dense_impl.h
     if floating is double:
-        mlnn_softmax_d(z, tmp, n, m)
+        mlnn_softmax_d(z, tmp, n, m, ld)
     else:
-        mlnn_softmax_f(z, tmp, n, m)
+        mlnn_softmax_f(z, tmp, n, m, ld)
 
 
-cdef inline void _transpose(const floating *src, floating *dst, Py_ssize_t rows,
+cdef inline void _transpose(const floating *src, Py_ssize_t ld_src, floating *dst,
+                            Py_ssize_t ld_dst, Py_ssize_t rows,
                             Py_ssize_t cols) noexcept nogil:
-    # src (rows, cols) -> dst (cols, rows), both row-major
+    # src (rows, cols) -> dst (cols, rows); rows of src are ld_src apart,
+    # rows of dst ld_dst apart
     cdef Py_ssize_t i, k
     for i in range(rows):
         for k in range(cols):
-            dst[k * rows + i] = src[i * cols + k]
+            dst[k * ld_dst + i] = src[i * ld_src + k]
+
+
+cdef inline Py_ssize_t _round_up(Py_ssize_t n, Py_ssize_t k) noexcept nogil:
+    return (n + k - 1) // k * k
+
+
+cdef enum:
+    # row strides and region offsets in scratch are multiples of this many
+    # elements, and scratch starts on a 64-byte boundary (_aligned_zeros):
+    # every row is then 64-byte aligned for float32 and float64.  Rows at
+    # 16 or 48 mod 64 cost 10% on the notebook workload (W1).
+    ROW_ALIGN = 16
+
+
+def _aligned_zeros(Py_ssize_t n, dtype):
+    """A zeroed 1-D array of n elements whose data starts on a 64-byte boundary."""
+    buf = np.zeros(n + 64, dtype=dtype)
+    off = (-buf.ctypes.data % 64) // buf.itemsize
+    return buf[off:off + n]
 
 
 # ---------------------------------------------------------------------------
@@ -275,64 +301,67 @@ cdef inline void _gemm(char transa, char transb, int m, int n, int k,
 
 
 cdef void _dense_forward(const floating *inT, const floating *W, const floating *b,
-                         floating *out, Py_ssize_t m, Py_ssize_t n_in,
+                         floating *out, Py_ssize_t m, Py_ssize_t ld, Py_ssize_t n_in,
                          Py_ssize_t n_out) noexcept nogil:
-    # W^T (n_out, n_in) @ inT (n_in, m) + b -> out (n_out, m)
+    # W^T (n_out, n_in) @ inT (n_in, m) + b -> out (n_out, m); rows ld apart
     cdef Py_ssize_t i, j
     cdef floating bj
     cdef floating *o
     if not _use_blas(m, n_in, n_out):
         # small layer: vectorized loops over samples (csrc, AVX2 if available)
         if floating is double:
-            mlnn_dense_fwd_d(inT, W, b, out, m, n_in, n_out)
+            mlnn_dense_fwd_d(inT, W, b, out, m, ld, n_in, n_out)
         else:
-            mlnn_dense_fwd_f(inT, W, b, out, m, n_in, n_out)
+            mlnn_dense_fwd_f(inT, W, b, out, m, ld, n_in, n_out)
         return
     for j in range(n_out):
-        o = out + j * m
+        o = out + j * ld
         bj = b[j]
         for i in range(m):
             o[i] = bj
     # column-major: out^T (m, n_out) = inT^T (m, n_in) @ W (n_in, n_out)
-    _gemm(c'N', c'T', <int>m, <int>n_out, <int>n_in, inT, <int>m, W,
-          <int>n_out, 1, out, <int>m)
+    _gemm(c'N', c'T', <int>m, <int>n_out, <int>n_in, inT, <int>ld, W,
+          <int>n_out, 1, out, <int>ld)
 
 
 cdef void _dense_dweight(const floating *inT, const floating *delta, floating *dW,
-                         floating *db, Py_ssize_t m, Py_ssize_t n_in,
+                         floating *db, Py_ssize_t m, Py_ssize_t ld, Py_ssize_t n_in,
                          Py_ssize_t n_out) noexcept nogil:
     # dW (n_in, n_out) = inT (n_in, m) @ delta^T (m, n_out) and db (n_out,) =
-    # sum over samples of delta, overwritten
+    # sum over samples of delta, overwritten; rows of inT and delta ld apart
     cdef Py_ssize_t j
     if _use_blas(m, n_in, n_out):
         # column-major: dW^T (n_out, n_in) = delta (n_out, m) @ inT^T (m, n_in)
-        _gemm(c'T', c'N', <int>n_out, <int>n_in, <int>m, delta, <int>m, inT,
-              <int>m, 0, dW, <int>n_out)
+        _gemm(c'T', c'N', <int>n_out, <int>n_in, <int>m, delta, <int>ld, inT,
+              <int>ld, 0, dW, <int>n_out)
         for j in range(n_out):
-            db[j] = <floating>_sum(delta + j * m, m)
+            db[j] = <floating>_sum(delta + j * ld, m)
         return
     # dot products over the m samples in csrc (float64: four output units per
     # pass over an input row), AVX2 if available
     if floating is double:
-        mlnn_dense_dw_d(inT, delta, dW, db, m, n_in, n_out)
+        mlnn_dense_dw_d(inT, delta, dW, db, m, ld, n_in, n_out)
     else:
-        mlnn_dense_dw_f(inT, delta, dW, db, m, n_in, n_out)
+        mlnn_dense_dw_f(inT, delta, dW, db, m, ld, n_in, n_out)
 
 
 cdef void _dense_dinput(const floating *delta, const floating *W, const floating *act,
-                        floating *dinT, Py_ssize_t m, Py_ssize_t n_in,
+                        floating *dinT, Py_ssize_t m, Py_ssize_t ld, Py_ssize_t n_in,
                         Py_ssize_t n_out, int activation) noexcept nogil:
-    # dinT (n_in, m) = (W (n_in, n_out) @ delta (n_out, m)) * f'(act), overwritten
+    # dinT (n_in, m) = (W (n_in, n_out) @ delta (n_out, m)) * f'(act),
+    # overwritten; rows ld apart
     if not _use_blas(m, n_in, n_out):
         if floating is double:
-            mlnn_dense_bwd_d(delta, W, act, dinT, m, n_in, n_out, activation)
+            mlnn_dense_bwd_d(delta, W, act, dinT, m, ld, n_in, n_out, activation)
         else:
-            mlnn_dense_bwd_f(delta, W, act, dinT, m, n_in, n_out, activation)
+            mlnn_dense_bwd_f(delta, W, act, dinT, m, ld, n_in, n_out, activation)
         return
     # column-major: dinT^T (m, n_in) = delta^T (m, n_out) @ W^T (n_out, n_in)
-    _gemm(c'N', c'N', <int>m, <int>n_in, <int>n_out, delta, <int>m, W,
-          <int>n_out, 0, dinT, <int>m)
-    _mul_activation_grad(dinT, act, m * n_in, activation)
+    _gemm(c'N', c'N', <int>m, <int>n_in, <int>n_out, delta, <int>ld, W,
+          <int>n_out, 0, dinT, <int>ld)
+    # over the rows and the padding between them (zeros, or values it
+    # already holds; never read as results)
+    _mul_activation_grad(dinT, act, (n_in - 1) * ld + m, activation)
 
 
 # ---------------------------------------------------------------------------
@@ -341,9 +370,10 @@ cdef void _dense_dinput(const floating *delta, const floating *W, const floating
 
 cdef void _forward_block(const floating *XT, const floating *params, const int64_t *lay,
                          int n_layers, int activation, floating *acts, floating *tmp,
-                         Py_ssize_t m, floating *pre_out, floating *act_out,
+                         Py_ssize_t m, Py_ssize_t ld, floating *pre_out, floating *act_out,
                          Py_ssize_t total, Py_ssize_t r0) noexcept nogil:
-    # XT (n_in, m) -> acts: layer l is (width_l, m) at acts + m * prefix[l].
+    # XT (n_in, m) -> acts: layer l is (width_l, m) at acts + ld * prefix[l];
+    # every row (of XT too) is ld elements long, the first m used.
     # lay = [sizes (L+1) | w_off (L) | b_off (L) | prefix (L+1)].
     # pre_out / act_out (may be NULL): (total, width_l) row-major arrays per
     # layer at total * prefix[l]; rows r0..r0+m get this block's values.
@@ -357,23 +387,24 @@ cdef void _forward_block(const floating *XT, const floating *params, const int64
     for l in range(n_layers):
         n_in = sizes[l]
         n_out = sizes[l + 1]
-        out = acts + m * prefix[l]
-        _dense_forward(inp, params + w_off[l], params + b_off[l], out, m, n_in, n_out)
+        out = acts + ld * prefix[l]
+        _dense_forward(inp, params + w_off[l], params + b_off[l], out, m, ld, n_in, n_out)
         if pre_out != NULL:
-            _transpose(out, pre_out + total * prefix[l] + r0 * n_out, n_out, m)
+            _transpose(out, ld, pre_out + total * prefix[l] + r0 * n_out, n_out, n_out, m)
         if l < n_layers - 1:
-            _activate(out, m * n_out, activation)
+            # one call over the rows and the padding between them
+            _activate(out, (n_out - 1) * ld + m, activation)
         else:
-            _softmax(out, tmp, n_out, m)
+            _softmax(out, tmp, n_out, m, ld)
         if act_out != NULL:
-            _transpose(out, act_out + total * prefix[l] + r0 * n_out, n_out, m)
+            _transpose(out, ld, act_out + total * prefix[l] + r0 * n_out, n_out, n_out, m)
         inp = out
 
 
 cdef void _backward_block(const floating *XT, const int64_t *y, const floating *params,
                           const int64_t *lay, int n_layers, int activation,
                           const floating *acts, floating *delta_a, floating *delta_b,
-                          floating *grads, Py_ssize_t m) noexcept nogil:
+                          floating *grads, Py_ssize_t m, Py_ssize_t ld) noexcept nogil:
     # acts as left by _forward_block.  Top down (the notebook's delta4, delta3...):
     #   delta_L = probs - onehot(y)                    (n_out, m)
     #   dW_l = act_{l-1} delta_l^T,  db_l = sum over samples of delta_l
@@ -388,16 +419,17 @@ cdef void _backward_block(const floating *XT, const int64_t *y, const floating *
     cdef floating *tmp
     n_out = sizes[n_layers]
     if floating is double:
-        mlnn_output_delta_d(acts + m * prefix[n_layers - 1], y, delta_a, n_out, m)
+        mlnn_output_delta_d(acts + ld * prefix[n_layers - 1], y, delta_a, n_out, m, ld)
     else:
-        mlnn_output_delta_f(acts + m * prefix[n_layers - 1], y, delta_a, n_out, m)
+        mlnn_output_delta_f(acts + ld * prefix[n_layers - 1], y, delta_a, n_out, m, ld)
     for l in range(n_layers - 1, -1, -1):
         n_in = sizes[l]
         n_out = sizes[l + 1]
-        inp = XT if l == 0 else acts + m * prefix[l - 1]
-        _dense_dweight(inp, delta_a, grads + w_off[l], grads + b_off[l], m, n_in, n_out)
+        inp = XT if l == 0 else acts + ld * prefix[l - 1]
+        _dense_dweight(inp, delta_a, grads + w_off[l], grads + b_off[l], m, ld, n_in,
+                       n_out)
         if l > 0:
-            _dense_dinput(delta_a, params + w_off[l], inp, delta_b, m, n_in, n_out,
+            _dense_dinput(delta_a, params + w_off[l], inp, delta_b, m, ld, n_in, n_out,
                           activation)
             tmp = delta_a
             delta_a = delta_b
@@ -410,9 +442,10 @@ cdef void _backward_block(const floating *XT, const int64_t *y, const floating *
 
 cdef struct Workspace:
     # Chunk c owns ws[c * stride : (c + 1) * stride] laid out as
-    # [grads (n_params) | XT (n_in * rows) | acts (rows * sum_w) |
-    #  delta_a (rows * max_w) | delta_b (rows * max_w) | tmp (rows)]
-    Py_ssize_t stride, n_chunks, rows, n_params
+    # [grads (n_params) | XT (n_in * ld) | acts (ld * sum_w) |
+    #  delta_a (ld * max_w) | delta_b (ld * max_w) | tmp (ld)], each region
+    # starting at a multiple of ROW_ALIGN; rows of rows samples, ld apart.
+    Py_ssize_t stride, n_chunks, rows, ld, n_params
     Py_ssize_t xt_off, act_off, da_off, db_off, tmp_off
 
 
@@ -426,12 +459,14 @@ cdef Workspace _plan(Py_ssize_t n_samples, const int64_t[::1] lay, Py_ssize_t n_
     w.rows = (n_samples + n_chunks - 1) // n_chunks
     w.n_chunks = (n_samples + w.rows - 1) // w.rows
     w.n_params = lay[3 * n_layers] + lay[n_layers]  # b_off[-1] + n_out
-    w.xt_off = w.n_params
-    w.act_off = w.xt_off + lay[0] * w.rows
-    w.da_off = w.act_off + w.rows * lay[4 * n_layers + 1]
-    w.db_off = w.da_off + w.rows * max_w
-    w.tmp_off = w.db_off + w.rows * max_w
-    w.stride = (w.tmp_off + w.rows + 15) // 16 * 16  # 64-byte slots: no false sharing
+    w.ld = _round_up(w.rows, ROW_ALIGN)
+    w.xt_off = _round_up(w.n_params, ROW_ALIGN)
+    w.act_off = w.xt_off + lay[0] * w.ld
+    w.da_off = w.act_off + w.ld * lay[4 * n_layers + 1]
+    w.db_off = w.da_off + w.ld * max_w
+    w.tmp_off = w.db_off + w.ld * max_w
+    # slots of whole 64-byte lines: aligned rows, no false sharing
+    w.stride = w.tmp_off + w.ld
     return w
 
 
@@ -442,9 +477,9 @@ cdef inline Py_ssize_t _chunk_rows(Workspace *w, Py_ssize_t n_samples,
 
 cdef inline void _chunk_load(const floating *X, Py_ssize_t n_in, floating *ws,
                              Workspace *w, Py_ssize_t n_samples, Py_ssize_t c) noexcept nogil:
-    # X rows of chunk c (m, n_in) -> the chunk's XT (n_in, m)
+    # X rows of chunk c (m, n_in) -> the chunk's XT (n_in, m), rows ld apart
     cdef Py_ssize_t m = _chunk_rows(w, n_samples, c)
-    _transpose(X + c * w.rows * n_in, ws + c * w.stride + w.xt_off, m, n_in)
+    _transpose(X + c * w.rows * n_in, n_in, ws + c * w.stride + w.xt_off, w.ld, m, n_in)
 
 
 cdef inline void _chunk_gradient(const int64_t *y, const floating *params,
@@ -455,10 +490,10 @@ cdef inline void _chunk_gradient(const int64_t *y, const floating *params,
     cdef Py_ssize_t m = _chunk_rows(w, n_samples, c)
     cdef floating *slot = ws + c * w.stride
     _forward_block(slot + w.xt_off, params, lay, n_layers, activation,
-                   slot + w.act_off, slot + w.tmp_off, m, NULL, NULL, 0, 0)
+                   slot + w.act_off, slot + w.tmp_off, m, w.ld, NULL, NULL, 0, 0)
     _backward_block(slot + w.xt_off, y + c * w.rows, params, lay, n_layers,
                     activation, slot + w.act_off, slot + w.da_off, slot + w.db_off,
-                    slot, m)
+                    slot, m, w.ld)
 
 
 cdef enum:
@@ -623,7 +658,7 @@ cdef tuple _run(const floating[:, ::1] X, const int64_t[::1] y, floating *params
     cdef Workspace w = _plan(n_samples, lay, n_chunks)
     dtype = np.float32 if floating is float else np.float64
     # Scratch is allocated once per call, never per pass.
-    cdef floating[::1] ws = np.empty(w.n_chunks * w.stride, dtype=dtype)
+    cdef floating[::1] ws = _aligned_zeros(w.n_chunks * w.stride, dtype)
     cdef floating[::1] reg_mask = _reg_mask(lay, w.n_params, dtype)
     with nogil:
         if n_threads == 1:
@@ -646,15 +681,16 @@ cdef void _block_forward(const floating *X, const floating *params, const int64_
                          int n_layers, int activation, floating *scratch,
                          Py_ssize_t n_samples, Py_ssize_t blk, floating *pre_out,
                          floating *act_out) noexcept nogil:
-    # block blk of BLOCK_ROWS samples -> scratch [XT | acts | tmp]
+    # block blk of BLOCK_ROWS samples -> scratch [XT | acts | tmp], every row
+    # BLOCK_ROWS long (also for a shorter last block)
     cdef Py_ssize_t r0 = blk * BLOCK_ROWS
     cdef Py_ssize_t m = min(BLOCK_ROWS, n_samples - r0)
     cdef Py_ssize_t n_in = lay[0]
-    _transpose(X + r0 * n_in, scratch, m, n_in)
+    _transpose(X + r0 * n_in, n_in, scratch, BLOCK_ROWS, m, n_in)
     _forward_block(scratch, params, lay, n_layers, activation,
                    scratch + n_in * BLOCK_ROWS,
                    scratch + n_in * BLOCK_ROWS + BLOCK_ROWS * lay[4 * n_layers + 1],
-                   m, pre_out, act_out, n_samples, r0)
+                   m, BLOCK_ROWS, pre_out, act_out, n_samples, r0)
 
 
 cdef void _block_outputs(const floating *X, const int64_t *y, const floating *params,
@@ -680,21 +716,21 @@ cdef void _block_outputs(const floating *X, const int64_t *y, const floating *pa
             bad[blk] = mlnn_count_nonfinite_f(X + r0 * lay[0], m * lay[0])
     _block_forward(X, params, lay, n_layers, activation, scratch, n_samples, blk,
                    NULL, NULL)
-    # probs (n_out, m): the last layer of acts
-    probs = scratch + lay[0] * BLOCK_ROWS + m * lay[4 * n_layers]
+    # probs (n_out, m), rows BLOCK_ROWS apart: the last layer of acts
+    probs = scratch + lay[0] * BLOCK_ROWS + BLOCK_ROWS * lay[4 * n_layers]
     if proba != NULL:
-        _transpose(probs, proba + r0 * n_out, n_out, m)
+        _transpose(probs, BLOCK_ROWS, proba + r0 * n_out, n_out, n_out, m)
     if labels != NULL:
         # argmax over classes, ties to the lowest index as in numpy.argmax; a
         # row whose outputs overflowed to NaN has no class: -1 (csrc)
         best = scratch + lay[0] * BLOCK_ROWS + BLOCK_ROWS * lay[4 * n_layers + 1]
         if floating is double:
-            mlnn_argmax_d(probs, labels + r0, best, n_out, m)
+            mlnn_argmax_d(probs, labels + r0, best, n_out, m, BLOCK_ROWS)
         else:
-            mlnn_argmax_f(probs, labels + r0, best, n_out, m)
+            mlnn_argmax_f(probs, labels + r0, best, n_out, m, BLOCK_ROWS)
     if nll != NULL:
         for i in range(m):
-            s -= log(probs[y[r0 + i] * m + i])
+            s -= log(probs[y[r0 + i] * BLOCK_ROWS + i])
         nll[blk] = s
 
 
@@ -713,7 +749,8 @@ cdef void _blocks(const floating[:, ::1] X, const int64_t *y, const floating[::1
     if n_samples == 0:
         return
     dtype = np.float32 if floating is float else np.float64
-    cdef floating[::1] scratch = np.empty(per_thread * n_threads, dtype=dtype)
+    # per_thread is a multiple of BLOCK_ROWS, so each thread's rows stay aligned
+    cdef floating[::1] scratch = _aligned_zeros(per_thread * n_threads, dtype)
     with nogil:
         if n_threads == 1:
             for blk in range(n_blocks):
