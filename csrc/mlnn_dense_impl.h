@@ -179,20 +179,6 @@ static void MLNN_TN(dense_dw_)(const MLNN_T *inT, const MLNN_T *delta, MLNN_T *d
         db[j] = (MLNN_T)MLNN_TN(sum_)(delta + j * ld, m);
 }
 
-/* delta (n, m) = probs (n, m) - onehot(y): the output layer's error of the
- * softmax + cross-entropy loss; y (m,) labels in [0, n). */
-static void MLNN_TN(output_delta_)(const MLNN_T *probs, const int64_t *y, MLNN_T *delta,
-                                   ptrdiff_t n, ptrdiff_t m, ptrdiff_t ld)
-{
-    for (ptrdiff_t j = 0; j < n; ++j) {
-        const MLNN_T *restrict p = probs + j * ld;
-        MLNN_T *restrict d = delta + j * ld;
-        const int64_t *restrict lab = y;
-        for (ptrdiff_t i = 0; i < m; ++i)
-            d[i] = p[i] - (lab[i] == j ? (MLNN_T)1 : (MLNN_T)0);
-    }
-}
-
 /* how many of x[0..n) are NaN or +-inf (x - x is NaN exactly for those) */
 static ptrdiff_t MLNN_TN(count_nonfinite_)(const MLNN_T *x, ptrdiff_t n)
 {
@@ -239,29 +225,26 @@ static void MLNN_TN(argmax_)(const MLNN_T *probs, int64_t *labels, MLNN_T *best,
     }
 }
 
-/* In place: z (n, m) logits -> softmax over the n classes of each sample.
- * Same values as exp(z - max) / sum(exp(z - max)), including the
- * non-finite cases (a NaN logit or an infinite maximum gives NaN).
- * tmp (m,) scratch. */
-static void MLNN_TN(softmax_)(MLNN_T *z, MLNN_T *tmp, ptrdiff_t n, ptrdiff_t m,
-                              ptrdiff_t ld)
+/* The softmax of two logits a, b, with one exp: with e = exp(low - high),
+ * p_high = 1 / (1 + e) and p_low = e * p_high (one division; the general
+ * formula's e / (1 + e) differs by at most an ulp).  A NaN logit or an
+ * infinite maximum gives NaN, as exp(z - max) / sum(exp(z - max)) does. */
+#define MLNN_SOFT2(a, b, p0, p1)                                                        \
+    do {                                                                                \
+        const MLNN_T hi_ = (a) < (b) ? (b) : (a), lo_ = (a) < (b) ? (a) : (b);          \
+        const MLNN_T e_ = (MLNN_T)MLNN_NAME(exp_kernel)((double)(lo_ - hi_));           \
+        const MLNN_T ph_ = (MLNN_T)1 / ((MLNN_T)1 + e_), pl_ = e_ * ph_;                 \
+        const MLNN_T bad_ = ((a) != (a) || (b) != (b)) ? (MLNN_T)NAN : hi_ - hi_;       \
+        (p0) = ((a) < (b) ? pl_ : ph_) + bad_;                                          \
+        (p1) = ((a) < (b) ? ph_ : pl_) + bad_;                                          \
+    } while (0)
+
+/* out (n, m) = softmax over the n rows of each column of z (n, m), with
+ * exp(z - max) / sum(exp(z - max)): a NaN logit or an infinite maximum gives
+ * NaN.  out may be z (in place).  tmp (m,) scratch. */
+static void MLNN_TN(softmax_to_)(const MLNN_T *z, MLNN_T *out, MLNN_T *tmp, ptrdiff_t n,
+                                 ptrdiff_t m, ptrdiff_t ld)
 {
-    if (n == 2) {
-        /* one exp per sample: with e = exp(low - high), p_high = 1 / (1 + e)
-         * and p_low = e / (1 + e), exactly as the general formula computes
-         * them (exp(0) = 1) */
-        MLNN_T *restrict z0 = z, *restrict z1 = z + ld;
-        for (ptrdiff_t i = 0; i < m; ++i) {
-            const MLNN_T a = z0[i], b = z1[i];
-            const MLNN_T hi = a < b ? b : a, lo = a < b ? a : b;
-            const MLNN_T e = (MLNN_T)MLNN_NAME(exp_kernel)((double)(lo - hi));
-            const MLNN_T ph = (MLNN_T)1 / ((MLNN_T)1 + e), pl = e / ((MLNN_T)1 + e);
-            const MLNN_T bad = (a != a || b != b) ? (MLNN_T)NAN : hi - hi;
-            z0[i] = (a < b ? pl : ph) + bad;
-            z1[i] = (a < b ? ph : pl) + bad;
-        }
-        return;
-    }
     MLNN_T *restrict t = tmp;
     for (ptrdiff_t i = 0; i < m; ++i)
         t[i] = z[i];
@@ -271,22 +254,66 @@ static void MLNN_TN(softmax_)(MLNN_T *z, MLNN_T *tmp, ptrdiff_t n, ptrdiff_t m,
             t[i] = r[i] > t[i] ? r[i] : t[i];
     }
     for (ptrdiff_t j = 0; j < n; ++j) {
-        MLNN_T *restrict r = z + j * ld;
+        const MLNN_T *r = z + j * ld;
+        MLNN_T *o = out + j * ld;
         for (ptrdiff_t i = 0; i < m; ++i)
-            r[i] = (MLNN_T)MLNN_NAME(exp_kernel)((double)(r[i] - t[i]));
+            o[i] = (MLNN_T)MLNN_NAME(exp_kernel)((double)(r[i] - t[i]));
     }
     for (ptrdiff_t i = 0; i < m; ++i)
-        t[i] = z[i];
+        t[i] = out[i];
     for (ptrdiff_t j = 1; j < n; ++j) {
-        const MLNN_T *restrict r = z + j * ld;
+        const MLNN_T *restrict r = out + j * ld;
         for (ptrdiff_t i = 0; i < m; ++i)
             t[i] += r[i];
     }
     for (ptrdiff_t j = 0; j < n; ++j) {
-        MLNN_T *restrict r = z + j * ld;
+        MLNN_T *restrict r = out + j * ld;
         for (ptrdiff_t i = 0; i < m; ++i)
             r[i] /= t[i];
     }
 }
+
+/* In place: z (n, m) logits -> their softmax (two classes: one exp each) */
+static void MLNN_TN(softmax_)(MLNN_T *z, MLNN_T *tmp, ptrdiff_t n, ptrdiff_t m,
+                              ptrdiff_t ld)
+{
+    if (n == 2) {
+        MLNN_T *restrict z0 = z, *restrict z1 = z + ld;
+        for (ptrdiff_t i = 0; i < m; ++i) {
+            const MLNN_T a = z0[i], b = z1[i];
+            MLNN_SOFT2(a, b, z0[i], z1[i]);
+        }
+        return;
+    }
+    MLNN_TN(softmax_to_)(z, z, tmp, n, m, ld);
+}
+
+/* delta (n, m) = softmax(z) - onehot(y): the output layer's error of the
+ * softmax + cross-entropy loss, straight from the logits z (n, m); y (m,)
+ * labels in [0, n).  tmp (m,) scratch. */
+static void MLNN_TN(softmax_delta_)(const MLNN_T *z, const int64_t *y, MLNN_T *delta,
+                                    MLNN_T *tmp, ptrdiff_t n, ptrdiff_t m, ptrdiff_t ld)
+{
+    const int64_t *restrict lab = y;
+    if (n == 2) { /* one pass */
+        const MLNN_T *restrict z0 = z, *restrict z1 = z + ld;
+        MLNN_T *restrict d0 = delta, *restrict d1 = delta + ld;
+        for (ptrdiff_t i = 0; i < m; ++i) {
+            const MLNN_T a = z0[i], b = z1[i];
+            MLNN_T p0, p1;
+            MLNN_SOFT2(a, b, p0, p1);
+            d0[i] = p0 - (lab[i] == 0 ? (MLNN_T)1 : (MLNN_T)0);
+            d1[i] = p1 - (lab[i] == 1 ? (MLNN_T)1 : (MLNN_T)0);
+        }
+        return;
+    }
+    MLNN_TN(softmax_to_)(z, delta, tmp, n, m, ld);
+    for (ptrdiff_t j = 0; j < n; ++j) {
+        MLNN_T *restrict d = delta + j * ld;
+        for (ptrdiff_t i = 0; i < m; ++i)
+            d[i] -= (lab[i] == j ? (MLNN_T)1 : (MLNN_T)0);
+    }
+}
+#undef MLNN_SOFT2
 
 #undef MLNN_TN

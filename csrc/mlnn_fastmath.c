@@ -150,10 +150,10 @@ MLNN_DISPATCH_RED(sum_f, float, (const float *a, ptrdiff_t n), (a, n))
     {                                                                                    \
         MLNN_PICK(softmax_##TS)(z, tmp, n, m, ld);                                       \
     }                                                                                    \
-    void mlnn_output_delta_##TS(const T *probs, const int64_t *y, T *delta, ptrdiff_t n, \
-                                ptrdiff_t m, ptrdiff_t ld)                               \
+    void mlnn_softmax_delta_##TS(const T *z, const int64_t *y, T *delta, T *tmp,         \
+                                 ptrdiff_t n, ptrdiff_t m, ptrdiff_t ld)                 \
     {                                                                                    \
-        MLNN_PICK(output_delta_##TS)(probs, y, delta, n, m, ld);                         \
+        MLNN_PICK(softmax_delta_##TS)(z, y, delta, tmp, n, m, ld);                       \
     }                                                                                    \
     void mlnn_argmax_##TS(const T *probs, int64_t *labels, T *best, ptrdiff_t n,         \
                           ptrdiff_t m, ptrdiff_t ld)                                     \

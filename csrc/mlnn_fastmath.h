@@ -7,7 +7,7 @@
  * np.tanh costs 19-47 ns per element (this one about 1.6 ns with AVX2).
  * These loops are branch-free (selects instead of branches) so that
  * GCC/Clang vectorize them, and accurate to a few ulp over the whole range
- * (power-of-two range reduction, a degree-13 polynomial, one division in
+ * (power-of-two range reduction, a degree-11 polynomial, one division in
  * tanh); tests/test_fastmath.py holds the bounds: tanh <= 4 ulp, exp <= 2.
  *
  * Special values follow C99/NumPy: tanh(+-0) = +-0, tanh(+-inf) = +-1,
@@ -63,7 +63,8 @@ double mlnn_sum_f(const float *a, ptrdiff_t n);
  *   delta, summed in double with the order of mlnn_dot / mlnn_sum.
  * softmax: z (n, m) logits -> probabilities over the n rows of each column,
  *   in place; tmp (m,) scratch.
- * output_delta: delta (n, m) = probs - onehot(y), y (m,) labels in [0, n).
+ * softmax_delta: delta (n, m) = softmax(z) - onehot(y) from the logits z
+ *   (n, m), y (m,) labels in [0, n); tmp (m,) scratch.
  * argmax: labels (m,) = row index of the largest of each column of probs
  *   (n, m), ties to the lowest, -1 for a column with a NaN; best (m,) scratch.
  * count_nonfinite: how many of x[0..n) are NaN or +-inf.
@@ -77,8 +78,8 @@ double mlnn_sum_f(const float *a, ptrdiff_t n);
     void mlnn_dense_dw_##TS(const T *inT, const T *delta, T *dW, T *db, ptrdiff_t m,     \
                             ptrdiff_t ld, ptrdiff_t n_in, ptrdiff_t n_out);              \
     void mlnn_softmax_##TS(T *z, T *tmp, ptrdiff_t n, ptrdiff_t m, ptrdiff_t ld);        \
-    void mlnn_output_delta_##TS(const T *probs, const int64_t *y, T *delta, ptrdiff_t n, \
-                                ptrdiff_t m, ptrdiff_t ld);                              \
+    void mlnn_softmax_delta_##TS(const T *z, const int64_t *y, T *delta, T *tmp,         \
+                                 ptrdiff_t n, ptrdiff_t m, ptrdiff_t ld);                \
     void mlnn_argmax_##TS(const T *probs, int64_t *labels, T *best, ptrdiff_t n,         \
                           ptrdiff_t m, ptrdiff_t ld);                                    \
     ptrdiff_t mlnn_count_nonfinite_##TS(const T *x, ptrdiff_t n);

@@ -93,10 +93,10 @@ cdef extern from "mlnn_fastmath.h" nogil:
                          Py_ssize_t m, Py_ssize_t ld, Py_ssize_t n_in, Py_ssize_t n_out)
     void mlnn_softmax_d(double *z, double *tmp, Py_ssize_t n, Py_ssize_t m, Py_ssize_t ld)
     void mlnn_softmax_f(float *z, float *tmp, Py_ssize_t n, Py_ssize_t m, Py_ssize_t ld)
-    void mlnn_output_delta_d(const double *probs, const int64_t *y, double *delta,
-                             Py_ssize_t n, Py_ssize_t m, Py_ssize_t ld)
-    void mlnn_output_delta_f(const float *probs, const int64_t *y, float *delta,
-                             Py_ssize_t n, Py_ssize_t m, Py_ssize_t ld)
+    void mlnn_softmax_delta_d(const double *z, const int64_t *y, double *delta,
+                              double *tmp, Py_ssize_t n, Py_ssize_t m, Py_ssize_t ld)
+    void mlnn_softmax_delta_f(const float *z, const int64_t *y, float *delta,
+                              float *tmp, Py_ssize_t n, Py_ssize_t m, Py_ssize_t ld)
     void mlnn_argmax_d(const double *probs, int64_t *labels, double *best, Py_ssize_t n,
                        Py_ssize_t m, Py_ssize_t ld)
     void mlnn_argmax_f(const float *probs, int64_t *labels, float *best, Py_ssize_t n,
@@ -370,10 +370,12 @@ cdef void _dense_dinput(const floating *delta, const floating *W, const floating
 
 cdef void _forward_block(const floating *XT, const floating *params, const int64_t *lay,
                          int n_layers, int activation, floating *acts, floating *tmp,
-                         Py_ssize_t m, Py_ssize_t ld, floating *pre_out, floating *act_out,
-                         Py_ssize_t total, Py_ssize_t r0) noexcept nogil:
+                         Py_ssize_t m, Py_ssize_t ld, bint logits_last, floating *pre_out,
+                         floating *act_out, Py_ssize_t total, Py_ssize_t r0) noexcept nogil:
     # XT (n_in, m) -> acts: layer l is (width_l, m) at acts + ld * prefix[l];
     # every row (of XT too) is ld elements long, the first m used.
+    # logits_last: leave the output layer as logits (training: the backward
+    # pass turns them into the output error in one step).
     # lay = [sizes (L+1) | w_off (L) | b_off (L) | prefix (L+1)].
     # pre_out / act_out (may be NULL): (total, width_l) row-major arrays per
     # layer at total * prefix[l]; rows r0..r0+m get this block's values.
@@ -394,7 +396,7 @@ cdef void _forward_block(const floating *XT, const floating *params, const int64
         if l < n_layers - 1:
             # one call over the rows and the padding between them
             _activate(out, (n_out - 1) * ld + m, activation)
-        else:
+        elif not logits_last:
             _softmax(out, tmp, n_out, m, ld)
         if act_out != NULL:
             _transpose(out, ld, act_out + total * prefix[l] + r0 * n_out, n_out, n_out, m)
@@ -404,9 +406,11 @@ cdef void _forward_block(const floating *XT, const floating *params, const int64
 cdef void _backward_block(const floating *XT, const int64_t *y, const floating *params,
                           const int64_t *lay, int n_layers, int activation,
                           const floating *acts, floating *delta_a, floating *delta_b,
-                          floating *grads, Py_ssize_t m, Py_ssize_t ld) noexcept nogil:
-    # acts as left by _forward_block.  Top down (the notebook's delta4, delta3...):
-    #   delta_L = probs - onehot(y)                    (n_out, m)
+                          floating *tmp, floating *grads, Py_ssize_t m,
+                          Py_ssize_t ld) noexcept nogil:
+    # acts as left by _forward_block with logits_last.  Top down (the
+    # notebook's delta4, delta3...):
+    #   delta_L = softmax(logits) - onehot(y)          (n_out, m)
     #   dW_l = act_{l-1} delta_l^T,  db_l = sum over samples of delta_l
     #   delta_{l-1} = (W_l delta_l) * f'(act_{l-1})
     # grads (OUT, params layout, overwritten): this block's un-regularized sums.
@@ -416,12 +420,12 @@ cdef void _backward_block(const floating *XT, const int64_t *y, const floating *
     cdef const int64_t *prefix = b_off + n_layers
     cdef Py_ssize_t l, n_in, n_out
     cdef const floating *inp
-    cdef floating *tmp
+    cdef floating *swap
     n_out = sizes[n_layers]
     if floating is double:
-        mlnn_output_delta_d(acts + ld * prefix[n_layers - 1], y, delta_a, n_out, m, ld)
+        mlnn_softmax_delta_d(acts + ld * prefix[n_layers - 1], y, delta_a, tmp, n_out, m, ld)
     else:
-        mlnn_output_delta_f(acts + ld * prefix[n_layers - 1], y, delta_a, n_out, m, ld)
+        mlnn_softmax_delta_f(acts + ld * prefix[n_layers - 1], y, delta_a, tmp, n_out, m, ld)
     for l in range(n_layers - 1, -1, -1):
         n_in = sizes[l]
         n_out = sizes[l + 1]
@@ -431,9 +435,9 @@ cdef void _backward_block(const floating *XT, const int64_t *y, const floating *
         if l > 0:
             _dense_dinput(delta_a, params + w_off[l], inp, delta_b, m, ld, n_in, n_out,
                           activation)
-            tmp = delta_a
+            swap = delta_a
             delta_a = delta_b
-            delta_b = tmp
+            delta_b = swap
 
 
 # ---------------------------------------------------------------------------
@@ -490,10 +494,10 @@ cdef inline void _chunk_gradient(const int64_t *y, const floating *params,
     cdef Py_ssize_t m = _chunk_rows(w, n_samples, c)
     cdef floating *slot = ws + c * w.stride
     _forward_block(slot + w.xt_off, params, lay, n_layers, activation,
-                   slot + w.act_off, slot + w.tmp_off, m, w.ld, NULL, NULL, 0, 0)
+                   slot + w.act_off, slot + w.tmp_off, m, w.ld, True, NULL, NULL, 0, 0)
     _backward_block(slot + w.xt_off, y + c * w.rows, params, lay, n_layers,
                     activation, slot + w.act_off, slot + w.da_off, slot + w.db_off,
-                    slot, m, w.ld)
+                    slot + w.tmp_off, slot, m, w.ld)
 
 
 cdef enum:
@@ -690,7 +694,7 @@ cdef void _block_forward(const floating *X, const floating *params, const int64_
     _forward_block(scratch, params, lay, n_layers, activation,
                    scratch + n_in * BLOCK_ROWS,
                    scratch + n_in * BLOCK_ROWS + BLOCK_ROWS * lay[4 * n_layers + 1],
-                   m, BLOCK_ROWS, pre_out, act_out, n_samples, r0)
+                   m, BLOCK_ROWS, False, pre_out, act_out, n_samples, r0)
 
 
 cdef void _block_outputs(const floating *X, const int64_t *y, const floating *params,
