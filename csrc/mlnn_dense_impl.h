@@ -228,13 +228,15 @@ static void MLNN_TN(argmax_)(const MLNN_T *probs, int64_t *labels, MLNN_T *best,
 /* The softmax of two logits a, b, with one exp: with e = exp(low - high),
  * p_high = 1 / (1 + e) and p_low = e * p_high (one division; the general
  * formula's e / (1 + e) differs by at most an ulp).  A NaN logit or an
- * infinite maximum gives NaN, as exp(z - max) / sum(exp(z - max)) does. */
+ * infinite maximum gives NaN, as exp(z - max) / sum(exp(z - max)) does:
+ * a NaN a is high (the comparison fails), a NaN b makes low - high NaN, and
+ * bad_ = high - high is NaN for a NaN or infinite high, else 0. */
 #define MLNN_SOFT2(a, b, p0, p1)                                                        \
     do {                                                                                \
         const MLNN_T hi_ = (a) < (b) ? (b) : (a), lo_ = (a) < (b) ? (a) : (b);          \
-        const MLNN_T e_ = (MLNN_T)MLNN_NAME(exp_kernel)((double)(lo_ - hi_));           \
+        const MLNN_T e_ = (MLNN_T)MLNN_NAME(exp_neg_kernel)((double)(lo_ - hi_));       \
         const MLNN_T ph_ = (MLNN_T)1 / ((MLNN_T)1 + e_), pl_ = e_ * ph_;                 \
-        const MLNN_T bad_ = ((a) != (a) || (b) != (b)) ? (MLNN_T)NAN : hi_ - hi_;       \
+        const MLNN_T bad_ = hi_ - hi_;                                                  \
         (p0) = ((a) < (b) ? pl_ : ph_) + bad_;                                          \
         (p1) = ((a) < (b) ? ph_ : pl_) + bad_;                                          \
     } while (0)
@@ -257,7 +259,7 @@ static void MLNN_TN(softmax_to_)(const MLNN_T *z, MLNN_T *out, MLNN_T *tmp, ptrd
         const MLNN_T *r = z + j * ld;
         MLNN_T *o = out + j * ld;
         for (ptrdiff_t i = 0; i < m; ++i)
-            o[i] = (MLNN_T)MLNN_NAME(exp_kernel)((double)(r[i] - t[i]));
+            o[i] = (MLNN_T)MLNN_NAME(exp_neg_kernel)((double)(r[i] - t[i]));
     }
     for (ptrdiff_t i = 0; i < m; ++i)
         t[i] = out[i];

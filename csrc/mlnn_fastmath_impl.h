@@ -67,6 +67,17 @@ static inline double MLNN_NAME(exp_kernel)(double x)
     return res;
 }
 
+/* exp(x) for x <= 0 or NaN, as softmax needs it for z - max: exp_kernel
+ * without the overflow side (fewer selects in the softmax loops). */
+static inline double MLNN_NAME(exp_neg_kernel)(double x)
+{
+    const double xc = x < -708.0 ? -708.0 : x; /* NaN passes */
+    double scale;
+    const double r = MLNN_NAME(reduce)(xc, &scale);
+    const double res = (1.0 + MLNN_NAME(expm1_poly)(r)) * scale;
+    return x < EXP_LO ? 0.0 : res; /* flush the subnormal range to 0 */
+}
+
 /* tanh(|x|) = expm1(2|x|) / (expm1(2|x|) + 2): one division, no cancellation
  * for small |x| (expm1 keeps full relative accuracy), exactly 1.0 from
  * |x| = 20 on; the sign is copied back so -0 and negative x mirror exactly. */
