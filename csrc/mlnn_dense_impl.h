@@ -20,106 +20,157 @@
  */
 #define MLNN_TN(name) MLNN_NAME(MLNN_CAT(name, MLNN_TS))
 
-/* The rows r < kb (kb in 1..4) of a and their weights w, as locals a0..a3 and
- * w0..w3 (rows past kb alias row 0 with weight 0 and are never read), and
- * sum_r w_r * a_r[i] for each kb. */
-#define MLNN_ROWS_SETUP(a, w, kb)                                                   \
-    const MLNN_T *restrict a0 = (a)[0], *restrict a1 = (a)[(kb) > 1 ? 1 : 0];         \
+/* The rows r < kb (kb in 1..4) of a as locals a0..a3, and two sets of
+ * weights for them, w0..w3 and v0..v3 (rows past kb alias row 0 with weight
+ * 0 and are never read). */
+#define MLNN_ROWS_SETUP(a, w, v, kb)                                                 \
+    const MLNN_T *restrict a0 = (a)[0], *restrict a1 = (a)[(kb) > 1 ? 1 : 0];          \
     const MLNN_T *restrict a2 = (a)[(kb) > 2 ? 2 : 0], *restrict a3 = (a)[(kb) > 3 ? 3 : 0]; \
-    const MLNN_T w0 = (w)[0], w1 = (kb) > 1 ? (w)[1] : 0, w2 = (kb) > 2 ? (w)[2] : 0; \
-    const MLNN_T w3 = (kb) > 3 ? (w)[3] : 0
-#define MLNN_R1 (w0 * a0[i])
-#define MLNN_R2 (w0 * a0[i] + w1 * a1[i])
-#define MLNN_R3 ((w0 * a0[i] + w1 * a1[i]) + w2 * a2[i])
-#define MLNN_R4 ((w0 * a0[i] + w1 * a1[i]) + (w2 * a2[i] + w3 * a3[i]))
-/* one loop per kb, each written by the caller's MLNN_CASE(K, EXPR) */
-#define MLNN_BY_KB(kb)                   \
-    switch (kb) {                        \
-        MLNN_CASE(1, MLNN_R1)            \
-        MLNN_CASE(2, MLNN_R2)            \
-        MLNN_CASE(3, MLNN_R3)            \
-        default: MLNN_CASE(4, MLNN_R4)   \
+    const MLNN_T w0 = (w)[0], w1 = (kb) > 1 ? (w)[1] : 0, w2 = (kb) > 2 ? (w)[2] : 0;  \
+    const MLNN_T w3 = (kb) > 3 ? (w)[3] : 0;                                           \
+    const MLNN_T v0 = (v)[0], v1 = (kb) > 1 ? (v)[1] : 0, v2 = (kb) > 2 ? (v)[2] : 0;  \
+    const MLNN_T v3 = (kb) > 3 ? (v)[3] : 0
+/* s += sum_{r < K} w_r * a_r[i] as a chain of K multiply-adds (FMAs where
+ * the CPU level has them): per output, K operations instead of a tree's
+ * K + 2 */
+#define MLNN_CHAIN1(s, w) s += w##0 * a0[i]
+#define MLNN_CHAIN2(s, w) MLNN_CHAIN1(s, w); s += w##1 * a1[i]
+#define MLNN_CHAIN3(s, w) MLNN_CHAIN2(s, w); s += w##2 * a2[i]
+#define MLNN_CHAIN4(s, w) MLNN_CHAIN3(s, w); s += w##3 * a3[i]
+/* one loop nest per kb, each written by the caller's MLNN_CASE(K) */
+#define MLNN_BY_KB(kb)         \
+    switch (kb) {              \
+        MLNN_CASE(1)           \
+        MLNN_CASE(2)           \
+        MLNN_CASE(3)           \
+        default: MLNN_CASE(4)  \
     }
 
-/* o[i] (= base or +=) sum_{r < kb} w[r] * a_r[i] for i < m, kb in 1..4 */
-static inline void MLNN_TN(rows_)(MLNN_T *restrict o, const MLNN_T *const *a,
-                                  const MLNN_T *w, int kb, int first, MLNN_T base,
+/* Output rows o0 and, if two, o1, in one pass over the kb (1..4) input rows
+ * a (each loaded once for both; the notebook's layers are 2 and 4 wide):
+ * o0[i] (= base0 or +=) sum_{r < kb} w[r] * a_r[i], o1 likewise with v and
+ * base1, for i < m.  o1 and v are not touched unless two. */
+static inline void MLNN_TN(rows_)(MLNN_T *restrict o0, MLNN_T *restrict o1,
+                                  const MLNN_T *const *a, const MLNN_T *w, const MLNN_T *v,
+                                  int two, int kb, int first, MLNN_T base0, MLNN_T base1,
                                   ptrdiff_t m)
 {
-    MLNN_ROWS_SETUP(a, w, kb);
-#define MLNN_CASE(K, EXPR)                                        \
-    case K:                                                       \
-        if (first)                                                \
-            for (ptrdiff_t i = 0; i < m; ++i) o[i] = base + EXPR; \
-        else                                                      \
-            for (ptrdiff_t i = 0; i < m; ++i) o[i] += EXPR;       \
+    MLNN_ROWS_SETUP(a, w, two ? v : w, kb);
+#define MLNN_CASE(K)                                                          \
+    case K:                                                                   \
+        if (two)                                                              \
+            for (ptrdiff_t i = 0; i < m; ++i) {                               \
+                MLNN_T s = first ? base0 : o0[i], t = first ? base1 : o1[i];  \
+                MLNN_CHAIN##K(s, w);                                          \
+                MLNN_CHAIN##K(t, v);                                          \
+                o0[i] = s;                                                    \
+                o1[i] = t;                                                    \
+            }                                                                 \
+        else                                                                  \
+            for (ptrdiff_t i = 0; i < m; ++i) {                               \
+                MLNN_T s = first ? base0 : o0[i];                             \
+                MLNN_CHAIN##K(s, w);                                          \
+                o0[i] = s;                                                    \
+            }                                                                 \
         break;
     MLNN_BY_KB(kb);
 #undef MLNN_CASE
 }
 
-/* o[i] = (sum_{r < kb} w[r] * d_r[i]) * f'(act[i]) for i < m, kb in 1..4:
- * the whole backward step of a layer at most four units wide in one pass */
-static inline void MLNN_TN(rows_grad_)(MLNN_T *restrict o, const MLNN_T *const *d,
-                                       const MLNN_T *w, int kb, const MLNN_T *restrict act,
+/* f'(pre_act) times the back-propagated sum s, from g = f(pre_act);
+ * activation codes as in mlnn._reference.ACTIVATIONS */
+#define MLNN_F_TANH(s, g) ((s) * ((MLNN_T)1 - (g) * (g)))
+#define MLNN_F_SIGMOID(s, g) ((s) * ((g) * ((MLNN_T)1 - (g))))
+#define MLNN_F_RELU(s, g) ((g) > 0 ? (s) : (MLNN_T)0)
+
+/* The whole backward step of a layer at most four units wide, for output
+ * rows o0 and, if two, o1, in one pass over the kb (1..4) delta rows d:
+ * o0[i] = (sum_{r < kb} w[r] * d_r[i]) * f'(g0[i]), o1 likewise with v and
+ * g1.  o1, v and g1 are not touched unless two. */
+static inline void MLNN_TN(rows_grad_)(MLNN_T *restrict o0, MLNN_T *restrict o1,
+                                       const MLNN_T *const *d, const MLNN_T *w,
+                                       const MLNN_T *v, int two, int kb,
+                                       const MLNN_T *restrict g0, const MLNN_T *restrict g1,
                                        int activation, ptrdiff_t m)
 {
-    MLNN_ROWS_SETUP(d, w, kb);
-#define MLNN_CASE(K, EXPR)                                                      \
-    case K:                                                                     \
-        if (activation == 0)                                                    \
-            for (ptrdiff_t i = 0; i < m; ++i)                                   \
-                o[i] = EXPR * ((MLNN_T)1 - act[i] * act[i]);                    \
-        else if (activation == 2)                                               \
-            for (ptrdiff_t i = 0; i < m; ++i)                                   \
-                o[i] = EXPR * (act[i] * ((MLNN_T)1 - act[i]));                  \
-        else                                                                    \
-            for (ptrdiff_t i = 0; i < m; ++i)                                   \
-                o[i] = act[i] > 0 ? EXPR : (MLNN_T)0;                           \
+    MLNN_ROWS_SETUP(d, w, two ? v : w, kb);
+#define MLNN_GRAD_LOOP(K, F)                                  \
+    if (two)                                                  \
+        for (ptrdiff_t i = 0; i < m; ++i) {                   \
+            MLNN_T s = 0, t = 0;                              \
+            MLNN_CHAIN##K(s, w);                              \
+            MLNN_CHAIN##K(t, v);                              \
+            o0[i] = F(s, g0[i]);                              \
+            o1[i] = F(t, g1[i]);                              \
+        }                                                     \
+    else                                                      \
+        for (ptrdiff_t i = 0; i < m; ++i) {                   \
+            MLNN_T s = 0;                                     \
+            MLNN_CHAIN##K(s, w);                              \
+            o0[i] = F(s, g0[i]);                              \
+        }
+#define MLNN_CASE(K)                                          \
+    case K:                                                   \
+        if (activation == 0) {                                \
+            MLNN_GRAD_LOOP(K, MLNN_F_TANH)                    \
+        } else if (activation == 2) {                         \
+            MLNN_GRAD_LOOP(K, MLNN_F_SIGMOID)                 \
+        } else {                                              \
+            MLNN_GRAD_LOOP(K, MLNN_F_RELU)                    \
+        }                                                     \
         break;
     MLNN_BY_KB(kb);
 #undef MLNN_CASE
+#undef MLNN_GRAD_LOOP
 }
 #undef MLNN_ROWS_SETUP
 #undef MLNN_BY_KB
-#undef MLNN_R1
-#undef MLNN_R2
-#undef MLNN_R3
-#undef MLNN_R4
+#undef MLNN_CHAIN1
+#undef MLNN_CHAIN2
+#undef MLNN_CHAIN3
+#undef MLNN_CHAIN4
 
-/* out (n_out, m) = W^T (n_out, n_in) @ inT (n_in, m) + b */
+/* out (n_out, m) = W^T (n_out, n_in) @ inT (n_in, m) + b: output rows two
+ * at a time, input rows four at a time */
 static void MLNN_TN(dense_fwd_)(const MLNN_T *inT, const MLNN_T *W, const MLNN_T *b,
                                 MLNN_T *out, ptrdiff_t m, ptrdiff_t ld, ptrdiff_t n_in,
                                 ptrdiff_t n_out)
 {
-    for (ptrdiff_t j = 0; j < n_out; ++j) {
+    for (ptrdiff_t j = 0; j < n_out; j += 2) {
+        const int two = j + 1 < n_out;
         for (ptrdiff_t k = 0; k < n_in; k += 4) {
             const int kb = (int)(n_in - k < 4 ? n_in - k : 4);
             const MLNN_T *a[4];
-            MLNN_T w[4];
+            MLNN_T w[4], v[4];
             for (int r = 0; r < 4; ++r) { /* rows past kb are never read */
                 a[r] = inT + (k + (r < kb ? r : 0)) * ld;
                 w[r] = r < kb ? W[(k + r) * n_out + j] : (MLNN_T)0;
+                v[r] = r < kb && two ? W[(k + r) * n_out + j + 1] : (MLNN_T)0;
             }
-            MLNN_TN(rows_)(out + j * ld, a, w, kb, k == 0, b[j], m);
+            MLNN_TN(rows_)(out + j * ld, out + (j + two) * ld, a, w, v, two, kb, k == 0,
+                           b[j], b[j + two], m);
         }
     }
 }
 
 /* dinT (n_in, m) = (W (n_in, n_out) @ delta (n_out, m)) * f'(act); act
  * (n_in, m) is f(pre_act) of the layer below; activation codes as in
- * mlnn._reference.ACTIVATIONS (0 tanh, 1 relu, 2 sigmoid). */
+ * mlnn._reference.ACTIVATIONS (0 tanh, 1 relu, 2 sigmoid).  Output rows two
+ * at a time. */
 static void MLNN_TN(dense_bwd_)(const MLNN_T *delta, const MLNN_T *W, const MLNN_T *act,
                                 MLNN_T *dinT, ptrdiff_t m, ptrdiff_t ld, ptrdiff_t n_in,
                                 ptrdiff_t n_out, int activation)
 {
-    for (ptrdiff_t k = 0; k < n_in; ++k) {
-        MLNN_T *restrict o = dinT + k * ld;
+    for (ptrdiff_t k = 0; k < n_in; k += 2) {
+        const int two = k + 1 < n_in;
+        MLNN_T *o0 = dinT + k * ld, *o1 = dinT + (k + two) * ld;
+        const MLNN_T *w = W + k * n_out, *v = W + (k + two) * n_out;
         if (n_out <= 4) { /* one pass, f' included */
             const MLNN_T *d[4];
             for (int r = 0; r < 4; ++r)
                 d[r] = delta + (r < n_out ? r : 0) * ld;
-            MLNN_TN(rows_grad_)(o, d, W + k * n_out, (int)n_out, act + k * ld, activation, m);
+            MLNN_TN(rows_grad_)(o0, o1, d, w, v, two, (int)n_out, act + k * ld,
+                                act + (k + two) * ld, activation, m);
             continue;
         }
         for (ptrdiff_t j = 0; j < n_out; j += 4) {
@@ -127,21 +178,27 @@ static void MLNN_TN(dense_bwd_)(const MLNN_T *delta, const MLNN_T *W, const MLNN
             const MLNN_T *d[4];
             for (int r = 0; r < 4; ++r) /* rows past jb are never read */
                 d[r] = delta + (j + (r < jb ? r : 0)) * ld;
-            MLNN_TN(rows_)(o, d, W + k * n_out + j, jb, j == 0, 0, m);
+            MLNN_TN(rows_)(o0, o1, d, w + j, v + j, two, jb, j == 0, 0, 0, m);
         }
-        const MLNN_T *restrict a = act + k * ld;
-        if (activation == 0) {
-            for (ptrdiff_t i = 0; i < m; ++i)
-                o[i] *= (MLNN_T)1 - a[i] * a[i];
-        } else if (activation == 2) {
-            for (ptrdiff_t i = 0; i < m; ++i)
-                o[i] *= a[i] * ((MLNN_T)1 - a[i]);
-        } else {
-            for (ptrdiff_t i = 0; i < m; ++i)
-                o[i] = a[i] > 0 ? o[i] : (MLNN_T)0;
+        for (ptrdiff_t kk = k; kk < k + 1 + two; ++kk) {
+            MLNN_T *restrict o = dinT + kk * ld;
+            const MLNN_T *restrict g = act + kk * ld;
+            if (activation == 0) {
+                for (ptrdiff_t i = 0; i < m; ++i)
+                    o[i] = MLNN_F_TANH(o[i], g[i]);
+            } else if (activation == 2) {
+                for (ptrdiff_t i = 0; i < m; ++i)
+                    o[i] = MLNN_F_SIGMOID(o[i], g[i]);
+            } else {
+                for (ptrdiff_t i = 0; i < m; ++i)
+                    o[i] = MLNN_F_RELU(o[i], g[i]);
+            }
         }
     }
 }
+#undef MLNN_F_TANH
+#undef MLNN_F_SIGMOID
+#undef MLNN_F_RELU
 
 /* dW (n_in, n_out) = inT (n_in, m) @ delta^T (m, n_out) and db (n_out) =
  * sum over samples of delta, both overwritten; each entry is one dot product
