@@ -350,6 +350,7 @@ cdef void _dense_dinput(const floating *delta, const floating *W, const floating
                         Py_ssize_t n_out, int activation) noexcept nogil:
     # dinT (n_in, m) = (W (n_in, n_out) @ delta (n_out, m)) * f'(act),
     # overwritten; rows ld apart
+    cdef Py_ssize_t k
     if not _use_blas(m, n_in, n_out):
         if floating is double:
             mlnn_dense_bwd_d(delta, W, act, dinT, m, ld, n_in, n_out, activation)
@@ -359,9 +360,8 @@ cdef void _dense_dinput(const floating *delta, const floating *W, const floating
     # column-major: dinT^T (m, n_in) = delta^T (m, n_out) @ W^T (n_out, n_in)
     _gemm(c'N', c'N', <int>m, <int>n_in, <int>n_out, delta, <int>ld, W,
           <int>n_out, 0, dinT, <int>ld)
-    # over the rows and the padding between them (zeros, or values it
-    # already holds; never read as results)
-    _mul_activation_grad(dinT, act, (n_in - 1) * ld + m, activation)
+    for k in range(n_in):
+        _mul_activation_grad(dinT + k * ld, act + k * ld, m, activation)
 
 
 # ---------------------------------------------------------------------------
@@ -385,7 +385,7 @@ cdef void _forward_block(const floating *XT, const floating *params, const int64
     cdef const int64_t *prefix = b_off + n_layers
     cdef const floating *inp = XT
     cdef floating *out
-    cdef Py_ssize_t l, n_in, n_out
+    cdef Py_ssize_t l, j, n_in, n_out
     for l in range(n_layers):
         n_in = sizes[l]
         n_out = sizes[l + 1]
@@ -394,8 +394,8 @@ cdef void _forward_block(const floating *XT, const floating *params, const int64
         if pre_out != NULL:
             _transpose(out, ld, pre_out + total * prefix[l] + r0 * n_out, n_out, n_out, m)
         if l < n_layers - 1:
-            # one call over the rows and the padding between them
-            _activate(out, (n_out - 1) * ld + m, activation)
+            for j in range(n_out):  # row by row: no work on the padding
+                _activate(out + j * ld, m, activation)
         elif not logits_last:
             _softmax(out, tmp, n_out, m, ld)
         if act_out != NULL:
