@@ -25,6 +25,10 @@
 #define MLNN_DISPATCH 0
 #endif
 
+#if MLNN_DISPATCH
+#include <immintrin.h> /* the AVX2 level's tanh (mlnn_fastmath_impl.h) */
+#endif
+
 static const double MAGIC = 6755399441055744.0; /* 1.5 * 2^52 */
 static const double LOG2E = 1.4426950408889634074;
 static const double LN2_HI = 6.93145751953125E-1;

@@ -112,7 +112,57 @@ static inline double MLNN_NAME(sigmoid_kernel)(double x)
             out[i] = (T)MLNN_NAME(kernel)((double)x[i]);                 \
     }
 
+#if MLNN_VBYTES == 32
+/* tanh_kernel on four doubles, with the same operations, written with
+ * AVX2/FMA intrinsics: GCC's vectorization of tanh_kernel computed the
+ * unclamped value and blended in the result for |x| > 20 (two operations
+ * where a min does), copied the sign with three and reloaded constants; this
+ * form ran 13% faster (15.3 against 17.7 cycles per 4 elements, interleaved
+ * microbenchmark).  tanh is about half of a notebook training pass. */
+static inline __m256d MLNN_NAME(tanh4)(__m256d x)
+{
+    const __m256d sign = _mm256_set1_pd(-0.0);
+    /* min(20, |x|): a NaN |x| is passed through (the second operand wins) */
+    const __m256d ax = _mm256_min_pd(_mm256_set1_pd(20.0), _mm256_andnot_pd(sign, x));
+    const __m256d t = _mm256_fmadd_pd(ax, _mm256_set1_pd(2.0 * LOG2E), _mm256_set1_pd(MAGIC));
+    const __m256d n = _mm256_sub_pd(t, _mm256_set1_pd(MAGIC));
+    const __m256d r = _mm256_fnmadd_pd(n, _mm256_set1_pd(LN2), _mm256_add_pd(ax, ax));
+    const __m256d scale = _mm256_castsi256_pd(_mm256_slli_epi64(
+        _mm256_add_epi64(_mm256_castpd_si256(t), _mm256_set1_epi64x(1023)), 52));
+    /* expm1_poly, operation for operation */
+    const __m256d r2 = _mm256_mul_pd(r, r), r4 = _mm256_mul_pd(r2, r2);
+    const __m256d r8 = _mm256_mul_pd(r4, r4);
+#define MLNN_PAIR(c0, c1) _mm256_fmadd_pd(r, _mm256_set1_pd(c1), _mm256_set1_pd(c0))
+    const __m256d c01 = MLNN_PAIR(0.5000000000000001, 0.16666666666666669);
+    const __m256d c23 = MLNN_PAIR(0.041666666666624164, 0.008333333333330065);
+    const __m256d c45 = MLNN_PAIR(0.001388888891719689, 0.00019841269863040675);
+    const __m256d c67 = MLNN_PAIR(2.480152132210459e-05, 2.7557268480106926e-06);
+    const __m256d c89 = MLNN_PAIR(2.762007600563138e-07, 2.5100375929185925e-08);
+#undef MLNN_PAIR
+    const __m256d lo = _mm256_fmadd_pd(_mm256_fmadd_pd(c67, r2, c45), r4,
+                                       _mm256_fmadd_pd(c23, r2, c01));
+    const __m256d v = _mm256_fmadd_pd(c89, r8, lo);
+    const __m256d p = _mm256_fmadd_pd(r2, v, r);
+    const __m256d em1 = _mm256_fmadd_pd(scale, p, _mm256_sub_pd(scale, _mm256_set1_pd(1.0)));
+    const __m256d q = _mm256_div_pd(em1, _mm256_add_pd(em1, _mm256_set1_pd(2.0)));
+    return _mm256_or_pd(q, _mm256_and_pd(sign, x)); /* q >= 0 or NaN */
+}
+
+static void MLNN_NAME(tanh_d)(const double *x, double *out, ptrdiff_t n)
+{
+    ptrdiff_t i = 0;
+    for (; i + 4 <= n; i += 4)
+        _mm256_storeu_pd(out + i, MLNN_NAME(tanh4)(_mm256_loadu_pd(x + i)));
+    if (i < n) { /* the last 1-3 through a padded copy: the same arithmetic */
+        double buf[4] = {0.0, 0.0, 0.0, 0.0};
+        memcpy(buf, x + i, (size_t)(n - i) * sizeof *x);
+        _mm256_storeu_pd(buf, MLNN_NAME(tanh4)(_mm256_loadu_pd(buf)));
+        memcpy(out + i, buf, (size_t)(n - i) * sizeof *out);
+    }
+}
+#else
 MLNN_ARRAY_FN(tanh_d, tanh_kernel, double)
+#endif
 MLNN_ARRAY_FN(tanh_f, tanh_kernel, float)
 MLNN_ARRAY_FN(exp_d, exp_kernel, double)
 MLNN_ARRAY_FN(exp_f, exp_kernel, float)
