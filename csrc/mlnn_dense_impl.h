@@ -7,16 +7,17 @@
  * per unit, rows ld elements apart (ld >= m; the callers pad ld so that every
  * row starts on a 64-byte boundary: rows at 16 or 48 mod 64 cost 10% on the
  * notebook workload, from loads that cross cache lines).  Every inner loop
- * runs over m contiguous samples and vectorizes.  The notebook's layers are 2-4 units wide, so the loops are
- * organised to touch each output row once: up to four input rows are folded
- * into one pass, the first pass also writes the bias (no separate fill or
- * memset), the backward step of a layer at most four wide includes f' in the
- * same pass, and dW takes four output units per pass over an input row.
+ * runs over m contiguous samples and vectorizes.  The notebook's layers are
+ * 2-4 units wide, so the loops are organised to touch each row as few times
+ * as possible: two output rows per pass over up to four input rows (the
+ * first pass also writes the bias: no separate fill or memset), the backward
+ * step of a layer at most four wide includes f' in the same pass, and dW
+ * takes a tile of four input rows by two delta rows per pass, with db.
  * Large layers do not come here: the Cython layer calls BLAS.
  *
  * Measured on the notebook workload (W1, 2-core VM, interleaved runs): these
- * loops, the Estrin-form tanh and the one-exp softmax took a pass from 11.4
- * to 8.0 us; tanh (2400 per pass, 1.55 ns each) is now about 45% of it.
+ * loops, the tanh and the one-exp softmax took a pass from 11.4 to 6.4 us;
+ * tanh (2400 per pass) is about half of it.
  */
 #define MLNN_TN(name) MLNN_NAME(MLNN_CAT(name, MLNN_TS))
 
@@ -207,32 +208,48 @@ static void MLNN_TN(dense_dw_)(const MLNN_T *inT, const MLNN_T *delta, MLNN_T *d
                                MLNN_T *db, ptrdiff_t m, ptrdiff_t ld, ptrdiff_t n_in,
                                ptrdiff_t n_out)
 {
-    ptrdiff_t j0 = 0;
 #if MLNN_VBYTES
     if (sizeof(MLNN_T) == sizeof(double)) {
-        /* float64: output units four at a time (the casts are no-ops; the
-         * float32 instance never takes this branch and uses dot_f/sum_f,
-         * which convert each element to double) */
-        for (; j0 + 4 <= n_out; j0 += 4) {
-            const double *d[4];
-            double s[4];
-            for (int r = 0; r < 4; ++r)
-                d[r] = (const double *)delta + (j0 + r) * ld;
-            for (ptrdiff_t k = 0; k < n_in; ++k) {
-                MLNN_NAME(dots4_d)((const double *)inT + k * ld, d, m, s);
+        /* float64: tiles of up to 4 input rows x 2 delta rows, one pass each
+         * (db with the first tile of each delta pair); a lone last delta row
+         * is paired with itself.  On W1 this replaced 18 passes of dot
+         * products by 5.  The casts are no-ops; the float32 instance never
+         * takes this branch and uses dot_f/sum_f, which convert each element
+         * to double. */
+        for (ptrdiff_t j = 0; j < n_out; j += 2) {
+            const int jb = (int)(n_out - j < 2 ? n_out - j : 2);
+            const double *d0 = (const double *)delta + j * ld, *d1 = d0 + (jb - 1) * ld;
+            for (ptrdiff_t k = 0; k < n_in; k += 4) {
+                const int kb = (int)(n_in - k < 4 ? n_in - k : 4);
+                const double *a[4];
+                double s[8], t[2];
                 for (int r = 0; r < 4; ++r)
-                    dW[k * n_out + j0 + r] = (MLNN_T)s[r];
+                    a[r] = (const double *)inT + (k + (r < kb ? r : 0)) * ld;
+                switch (kb * 2 + (k == 0)) { /* constant KB and SUMS in each call */
+                case 2: MLNN_NAME(dw_tile_d)(a, 1, d0, d1, m, 0, s, t); break;
+                case 3: MLNN_NAME(dw_tile_d)(a, 1, d0, d1, m, 1, s, t); break;
+                case 4: MLNN_NAME(dw_tile_d)(a, 2, d0, d1, m, 0, s, t); break;
+                case 5: MLNN_NAME(dw_tile_d)(a, 2, d0, d1, m, 1, s, t); break;
+                case 6: MLNN_NAME(dw_tile_d)(a, 3, d0, d1, m, 0, s, t); break;
+                case 7: MLNN_NAME(dw_tile_d)(a, 3, d0, d1, m, 1, s, t); break;
+                case 8: MLNN_NAME(dw_tile_d)(a, 4, d0, d1, m, 0, s, t); break;
+                default: MLNN_NAME(dw_tile_d)(a, 4, d0, d1, m, 1, s, t); break;
+                }
+                for (int r = 0; r < kb; ++r)
+                    for (int c = 0; c < jb; ++c)
+                        dW[(k + r) * n_out + j + c] = (MLNN_T)s[2 * r + c];
+                if (k == 0)
+                    for (int c = 0; c < jb; ++c)
+                        db[j + c] = (MLNN_T)t[c];
             }
-            MLNN_NAME(dots4_d)(NULL, d, m, s);
-            for (int r = 0; r < 4; ++r)
-                db[j0 + r] = (MLNN_T)s[r];
         }
+        return;
     }
 #endif
     for (ptrdiff_t k = 0; k < n_in; ++k)
-        for (ptrdiff_t j = j0; j < n_out; ++j)
+        for (ptrdiff_t j = 0; j < n_out; ++j)
             dW[k * n_out + j] = (MLNN_T)MLNN_TN(dot_)(inT + k * ld, delta + j * ld, m);
-    for (ptrdiff_t j = j0; j < n_out; ++j)
+    for (ptrdiff_t j = 0; j < n_out; ++j)
         db[j] = (MLNN_T)MLNN_TN(sum_)(delta + j * ld, m);
 }
 

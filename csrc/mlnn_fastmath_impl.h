@@ -223,54 +223,83 @@ MLNN_SUM_FN(sum_f, float)
 #undef MLNN_LANES
 
 #if MLNN_VBYTES
-/* s[r] = sum_i a[i] * d_r[i] for r < 4 (a == NULL: sum_i d_r[i]), float64:
- * four dot products sharing
- * the loads of a, with GCC/Clang vectors of MLNN_VBYTES (two accumulators per
- * product, enough to hide the FMA latency).  Written with plain loops, GCC 12
- * turned this into partly scalar code, 10x slower.  Lanes are added in a
- * fixed order, then the tail: the value depends only on m (and the CPU
- * level, like every FMA-contracted result). */
+/* A tile of dW and db, float64, with GCC/Clang vectors of MLNN_VBYTES:
+ * s[2k + j] = sum_{i < m} a_k[i] * d_j[i] for k < KB and j < 2, and, if
+ * SUMS, t[j] = sum_i d_j[i], in one pass over the samples with one vector
+ * accumulator per entry (8 products in flight hide the FMA latency).  Each
+ * input row is loaded once for both delta rows and each delta row once for
+ * all KB input rows.  Called with constant KB (1..4) and SUMS, so that
+ * after inlining the unused parts vanish and the accumulators stay in
+ * registers.  Lanes are added in a fixed order, then the tail: the value
+ * depends only on m (and the CPU level, like every FMA-contracted result).
+ * (Written with plain loops, GCC 12 turned such code into partly scalar
+ * code, 10x slower.) */
 typedef double MLNN_NAME(vd_)
     __attribute__((vector_size(MLNN_VBYTES), aligned(sizeof(double)), may_alias));
 #define MLNN_VD MLNN_NAME(vd_)
 #define MLNN_VL (MLNN_VBYTES / (int)sizeof(double))
-static inline void MLNN_NAME(dots4_d)(const double *a, const double *const *d, ptrdiff_t m,
-                                      double *s)
+static inline double MLNN_NAME(lanes_d)(MLNN_VD v)
 {
-    const double *d0 = d[0], *d1 = d[1], *d2 = d[2], *d3 = d[3];
-    MLNN_VD p0 = {0}, p1 = {0}, p2 = {0}, p3 = {0}, q0 = {0}, q1 = {0}, q2 = {0}, q3 = {0};
+    double lane[MLNN_VL], t = 0;
+    memcpy(lane, &v, sizeof lane);
+    for (int u = 0; u < MLNN_VL; ++u)
+        t += lane[u];
+    return t;
+}
+
+static inline void MLNN_NAME(dw_tile_d)(const double *const *a, const int KB,
+                                        const double *d0, const double *d1, ptrdiff_t m,
+                                        const int SUMS, double *s, double *t)
+{
+    const double *a0 = a[0], *a1 = a[KB > 1 ? 1 : 0], *a2 = a[KB > 2 ? 2 : 0];
+    const double *a3 = a[KB > 3 ? 3 : 0];
+    MLNN_VD p00 = {0}, p01 = {0}, p10 = {0}, p11 = {0}, p20 = {0}, p21 = {0};
+    MLNN_VD p30 = {0}, p31 = {0}, q0 = {0}, q1 = {0};
     ptrdiff_t i = 0;
-    if (a == NULL) { /* plain sums of the four rows */
-        for (; i + 2 * MLNN_VL <= m; i += 2 * MLNN_VL) {
-            p0 += *(const MLNN_VD *)(d0 + i);
-            q0 += *(const MLNN_VD *)(d0 + i + MLNN_VL);
-            p1 += *(const MLNN_VD *)(d1 + i);
-            q1 += *(const MLNN_VD *)(d1 + i + MLNN_VL);
-            p2 += *(const MLNN_VD *)(d2 + i);
-            q2 += *(const MLNN_VD *)(d2 + i + MLNN_VL);
-            p3 += *(const MLNN_VD *)(d3 + i);
-            q3 += *(const MLNN_VD *)(d3 + i + MLNN_VL);
+    for (; i + MLNN_VL <= m; i += MLNN_VL) {
+        const MLNN_VD x0 = *(const MLNN_VD *)(d0 + i), x1 = *(const MLNN_VD *)(d1 + i);
+        const MLNN_VD v0 = *(const MLNN_VD *)(a0 + i);
+        p00 += v0 * x0;
+        p01 += v0 * x1;
+        if (KB > 1) {
+            const MLNN_VD v1 = *(const MLNN_VD *)(a1 + i);
+            p10 += v1 * x0;
+            p11 += v1 * x1;
         }
-    } else for (; i + 2 * MLNN_VL <= m; i += 2 * MLNN_VL) {
-        const MLNN_VD x = *(const MLNN_VD *)(a + i), y = *(const MLNN_VD *)(a + i + MLNN_VL);
-        p0 += x * *(const MLNN_VD *)(d0 + i);
-        q0 += y * *(const MLNN_VD *)(d0 + i + MLNN_VL);
-        p1 += x * *(const MLNN_VD *)(d1 + i);
-        q1 += y * *(const MLNN_VD *)(d1 + i + MLNN_VL);
-        p2 += x * *(const MLNN_VD *)(d2 + i);
-        q2 += y * *(const MLNN_VD *)(d2 + i + MLNN_VL);
-        p3 += x * *(const MLNN_VD *)(d3 + i);
-        q3 += y * *(const MLNN_VD *)(d3 + i + MLNN_VL);
+        if (KB > 2) {
+            const MLNN_VD v2 = *(const MLNN_VD *)(a2 + i);
+            p20 += v2 * x0;
+            p21 += v2 * x1;
+        }
+        if (KB > 3) {
+            const MLNN_VD v3 = *(const MLNN_VD *)(a3 + i);
+            p30 += v3 * x0;
+            p31 += v3 * x1;
+        }
+        if (SUMS) {
+            q0 += x0;
+            q1 += x1;
+        }
     }
-    const MLNN_VD sum[4] = {p0 + q0, p1 + q1, p2 + q2, p3 + q3};
-    for (int r = 0; r < 4; ++r) {
-        double lane[MLNN_VL], t = 0;
-        memcpy(lane, &sum[r], sizeof lane);
-        for (int u = 0; u < MLNN_VL; ++u)
-            t += lane[u];
-        for (ptrdiff_t q = i; q < m; ++q)
-            t += (a != NULL ? a[q] : 1.0) * d[r][q];
-        s[r] = t;
+    const MLNN_VD acc[8] = {p00, p01, p10, p11, p20, p21, p30, p31};
+    const double *rows[4] = {a0, a1, a2, a3};
+    for (int k = 0; k < KB; ++k) {
+        double u = MLNN_NAME(lanes_d)(acc[2 * k]), w = MLNN_NAME(lanes_d)(acc[2 * k + 1]);
+        for (ptrdiff_t q = i; q < m; ++q) {
+            u += rows[k][q] * d0[q];
+            w += rows[k][q] * d1[q];
+        }
+        s[2 * k] = u;
+        s[2 * k + 1] = w;
+    }
+    if (SUMS) {
+        double u = MLNN_NAME(lanes_d)(q0), w = MLNN_NAME(lanes_d)(q1);
+        for (ptrdiff_t q = i; q < m; ++q) {
+            u += d0[q];
+            w += d1[q];
+        }
+        t[0] = u;
+        t[1] = w;
     }
 }
 #undef MLNN_VD
