@@ -258,24 +258,18 @@ static inline void MLNN_NAME(dw_tile_d)(const double *const *a, const int KB,
     ptrdiff_t i = 0;
     for (; i + MLNN_VL <= m; i += MLNN_VL) {
         const MLNN_VD x0 = *(const MLNN_VD *)(d0 + i), x1 = *(const MLNN_VD *)(d1 + i);
-        const MLNN_VD v0 = *(const MLNN_VD *)(a0 + i);
-        p00 += v0 * x0;
-        p01 += v0 * x1;
-        if (KB > 1) {
-            const MLNN_VD v1 = *(const MLNN_VD *)(a1 + i);
-            p10 += v1 * x0;
-            p11 += v1 * x1;
+        /* input row k (if k < KB) times both delta rows */
+#define MLNN_TILE_ROW(k)                                      \
+        if (KB > k) {                                         \
+            const MLNN_VD v = *(const MLNN_VD *)(a##k + i);   \
+            p##k##0 += v * x0;                                \
+            p##k##1 += v * x1;                                \
         }
-        if (KB > 2) {
-            const MLNN_VD v2 = *(const MLNN_VD *)(a2 + i);
-            p20 += v2 * x0;
-            p21 += v2 * x1;
-        }
-        if (KB > 3) {
-            const MLNN_VD v3 = *(const MLNN_VD *)(a3 + i);
-            p30 += v3 * x0;
-            p31 += v3 * x1;
-        }
+        MLNN_TILE_ROW(0)
+        MLNN_TILE_ROW(1)
+        MLNN_TILE_ROW(2)
+        MLNN_TILE_ROW(3)
+#undef MLNN_TILE_ROW
         if (SUMS) {
             q0 += x0;
             q1 += x1;

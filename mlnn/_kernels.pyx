@@ -15,14 +15,15 @@ Gradients use the same layout, so the update is one loop over a vector and
 the Python layer hands out numpy views W1, b1, ... into the vector.
 
 Activations are feature-major inside the kernels.  A block of ``m`` samples
-keeps each layer as a ``(width, m)`` row-major array (one row per unit), and
+keeps each layer as a ``(width, m)`` array (one row per unit, rows ``ld``
+apart: ``m`` rounded up to 16 elements, every row 64-byte aligned), and
 the input as XT ``(n_in, m)``.  Why: the notebook's layers are 2-64 units
 wide but hundreds of samples long, so every inner loop (forward axpy,
 dW dot products, softmax across classes, f'(act)) then runs over ``m``
 contiguous samples and vectorizes, with no store-to-load chains through a
 tiny dW row.  Small layers and the softmax run loops from csrc/
-(``mlnn_dense_fwd``/``mlnn_dense_bwd``/``mlnn_dense_dw``/``mlnn_softmax``
-in mlnn_dense_impl.h), which are compiled for baseline x86-64 and for
+(``mlnn_dense_fwd``/``mlnn_dense_bwd``/``mlnn_dense_dw``/``mlnn_softmax``/
+``mlnn_softmax_delta`` in mlnn_dense_impl.h), which are compiled for baseline x86-64 and for
 AVX2+FMA and picked at run time: code generated from this file is compiled
 once for the baseline, so its own loops could not use AVX2.  Layers that
 are wide on both sides with ``m * n_in * n_out >= BLAS_MIN_WORK`` call
