@@ -36,6 +36,12 @@ static const double LN2_LO = 1.42860682030941723212E-6;
 static const double LN2 = 0.693147180559945309417;      /* LN2_HI + LN2_LO, rounded */
 static const double EXP_HI = 709.782712893384;   /* log(DBL_MAX) */
 static const double EXP_LO = -708.39641853226408; /* log(DBL_MIN) */
+/* V in expm1(r) = r + r^2 V(r), lowest degree first (tools/fit_expm1.py) */
+static const double EXPM1_V[10] = {
+    0.5000000000000001,   0.16666666666666669,    0.041666666666624164,
+    0.008333333333330065, 0.001388888891719689,   0.00019841269863040675,
+    2.480152132210459e-05, 2.7557268480106926e-06, 2.762007600563138e-07,
+    2.5100375929185925e-08};
 
 
 /* MLNN_VBYTES: the vector width of a level for the code written with GCC/Clang

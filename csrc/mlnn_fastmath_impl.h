@@ -29,11 +29,10 @@
 static inline double MLNN_NAME(expm1_poly)(double r)
 {
     const double r2 = r * r, r4 = r2 * r2, r8 = r4 * r4;
-    const double c01 = 0.5000000000000001 + r * 0.16666666666666669;
-    const double c23 = 0.041666666666624164 + r * 0.008333333333330065;
-    const double c45 = 0.001388888891719689 + r * 0.00019841269863040675;
-    const double c67 = 2.480152132210459e-05 + r * 2.7557268480106926e-06;
-    const double c89 = 2.762007600563138e-07 + r * 2.5100375929185925e-08;
+    const double *v9 = EXPM1_V;
+    const double c01 = v9[0] + r * v9[1], c23 = v9[2] + r * v9[3];
+    const double c45 = v9[4] + r * v9[5], c67 = v9[6] + r * v9[7];
+    const double c89 = v9[8] + r * v9[9];
     const double v = ((c01 + c23 * r2) + (c45 + c67 * r2) * r4) + c89 * r8;
     return r + r2 * v;
 }
@@ -132,12 +131,10 @@ static inline __m256d MLNN_NAME(tanh4)(__m256d x)
     /* expm1_poly, operation for operation */
     const __m256d r2 = _mm256_mul_pd(r, r), r4 = _mm256_mul_pd(r2, r2);
     const __m256d r8 = _mm256_mul_pd(r4, r4);
-#define MLNN_PAIR(c0, c1) _mm256_fmadd_pd(r, _mm256_set1_pd(c1), _mm256_set1_pd(c0))
-    const __m256d c01 = MLNN_PAIR(0.5000000000000001, 0.16666666666666669);
-    const __m256d c23 = MLNN_PAIR(0.041666666666624164, 0.008333333333330065);
-    const __m256d c45 = MLNN_PAIR(0.001388888891719689, 0.00019841269863040675);
-    const __m256d c67 = MLNN_PAIR(2.480152132210459e-05, 2.7557268480106926e-06);
-    const __m256d c89 = MLNN_PAIR(2.762007600563138e-07, 2.5100375929185925e-08);
+#define MLNN_PAIR(k) \
+    _mm256_fmadd_pd(r, _mm256_set1_pd(EXPM1_V[k + 1]), _mm256_set1_pd(EXPM1_V[k]))
+    const __m256d c01 = MLNN_PAIR(0), c23 = MLNN_PAIR(2), c45 = MLNN_PAIR(4);
+    const __m256d c67 = MLNN_PAIR(6), c89 = MLNN_PAIR(8);
 #undef MLNN_PAIR
     const __m256d lo = _mm256_fmadd_pd(_mm256_fmadd_pd(c67, r2, c45), r4,
                                        _mm256_fmadd_pd(c23, r2, c01));

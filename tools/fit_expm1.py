@@ -1,4 +1,4 @@
-"""Coefficients of V in expm1(r) = r + r^2 V(r), |r| <= ln2/2 (csrc/mlnn_fastmath_impl.h).
+"""Coefficients of V in expm1(r) = r + r^2 V(r), |r| <= ln2/2 (EXPM1_V in csrc/mlnn_fastmath.c).
 
     python tools/fit_expm1.py [n_coef]      (default 10: V of degree 9)
 
