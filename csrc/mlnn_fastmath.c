@@ -37,11 +37,19 @@ static const double LN2 = 0.693147180559945309417;      /* LN2_HI + LN2_LO, roun
 static const double EXP_HI = 709.782712893384;   /* log(DBL_MAX) */
 static const double EXP_LO = -708.39641853226408; /* log(DBL_MIN) */
 /* V in expm1(r) = r + r^2 V(r), lowest degree first (tools/fit_expm1.py) */
-static const double EXPM1_V[10] = {
-    0.5000000000000001,   0.16666666666666669,    0.041666666666624164,
-    0.008333333333330065, 0.001388888891719689,   0.00019841269863040675,
-    2.480152132210459e-05, 2.7557268480106926e-06, 2.762007600563138e-07,
-    2.5100375929185925e-08};
+#define MLNN_EXPM1_V(F)                                                        \
+    F(0, 0.5000000000000001) F(1, 0.16666666666666669)                          \
+    F(2, 0.041666666666624164) F(3, 0.008333333333330065)                       \
+    F(4, 0.001388888891719689) F(5, 0.00019841269863040675)                     \
+    F(6, 2.480152132210459e-05) F(7, 2.7557268480106926e-06)                    \
+    F(8, 2.762007600563138e-07) F(9, 2.5100375929185925e-08)
+#define MLNN_COEF(k, c) c,
+#define MLNN_COEF2(k, c) c * (double)(2 << k), /* exact: times 2^(k+1) */
+static const double EXPM1_V[10] = {MLNN_EXPM1_V(MLNN_COEF)};
+/* 2^(k+1) V[k]: the polynomial in r = x/2 that gives expm1(x)/2 (tanh) */
+static const double EXPM1_V2[10] = {MLNN_EXPM1_V(MLNN_COEF2)};
+#undef MLNN_COEF
+#undef MLNN_COEF2
 
 
 /* MLNN_VBYTES: the vector width of a level for the code written with GCC/Clang

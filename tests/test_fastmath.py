@@ -19,9 +19,10 @@ TINY = np.array([5e-324, 1e-320, 2.2250738585072014e-308, 1e-300, 1e-20, 1e-8, 1
 
 # Accuracy bounds against a long double reference (x86-64: a 64-bit
 # mantissa, so the reference's own error is negligible), one ulp more where
-# long double is plain double.  Measured on both CPU paths: tanh 2.61 ulp
-# (at x = -0.237), exp 1.06.  The tanh before the r + r^2 V(r) form of
-# expm1 reached 4.69 ulp near x = 0.06 and fails TANH_ULPS.
+# long double is plain double.  Measured: tanh 2.57 ulp on the AVX2 path
+# (x = -0.241) and 2.63 on the baseline path (x = 0.186), exp 1.07 and
+# 1.04.  The tanh before the r + r^2 V(r) form of expm1 reached 4.69 ulp
+# near x = 0.06 and fails TANH_ULPS.
 EXTRA_ULP = 0 if np.finfo(np.longdouble).nmant > 52 else 1
 TANH_ULPS = 3 + EXTRA_ULP
 EXP_ULPS = 1.5 + EXTRA_ULP
