@@ -253,14 +253,59 @@ static void MLNN_TN(dense_dw_)(const MLNN_T *inT, const MLNN_T *delta, MLNN_T *d
         db[j] = (MLNN_T)MLNN_TN(sum_)(delta + j * ld, m);
 }
 
-/* how many of x[0..n) are NaN or +-inf (x - x is NaN exactly for those) */
-static ptrdiff_t MLNN_TN(count_nonfinite_)(const MLNN_T *x, ptrdiff_t n)
+/* x - x is NaN exactly for NaN and +-inf */
+#define MLNN_NONFINITE(x) ((x) - (x) == 0 ? 0 : 1)
+
+/* dst (cols, m), rows ld apart = src (m, cols) row-major, transposed; returns
+ * how many entries are NaN or +-inf, counted in the same pass (predict
+ * checks its input without a second pass over X).  Two columns (the
+ * notebook's data) have their own loop, which GCC vectorizes with shuffles;
+ * the generic strided loop did not vectorize and took a fifth of predict on
+ * the visualize_preds grid. */
+static ptrdiff_t MLNN_TN(cols_in_)(const MLNN_T *src, MLNN_T *dst, ptrdiff_t m, ptrdiff_t cols,
+                                   ptrdiff_t ld)
 {
-    const MLNN_T *restrict v = x;
+    const MLNN_T *restrict s = src;
     ptrdiff_t c = 0;
-    for (ptrdiff_t i = 0; i < n; ++i)
-        c += (v[i] - v[i] == 0) ? 0 : 1;
+    if (cols == 2) {
+        MLNN_T *restrict d0 = dst, *restrict d1 = dst + ld;
+        for (ptrdiff_t i = 0; i < m; ++i) {
+            const MLNN_T a = s[2 * i], b = s[2 * i + 1];
+            d0[i] = a;
+            d1[i] = b;
+            c += MLNN_NONFINITE(a) + MLNN_NONFINITE(b);
+        }
+        return c;
+    }
+    for (ptrdiff_t k = 0; k < cols; ++k) {
+        MLNN_T *restrict d = dst + k * ld;
+        for (ptrdiff_t i = 0; i < m; ++i) {
+            const MLNN_T a = s[i * cols + k];
+            d[i] = a;
+            c += MLNN_NONFINITE(a);
+        }
+    }
     return c;
+}
+#undef MLNN_NONFINITE
+
+/* dst (m, cols) row-major = src (cols, m), rows ld apart, transposed (the
+ * inverse of cols_in_, without the count) */
+static void MLNN_TN(cols_out_)(const MLNN_T *src, MLNN_T *dst, ptrdiff_t m, ptrdiff_t cols,
+                               ptrdiff_t ld)
+{
+    MLNN_T *restrict d = dst;
+    if (cols == 2) {
+        const MLNN_T *restrict s0 = src, *restrict s1 = src + ld;
+        for (ptrdiff_t i = 0; i < m; ++i) {
+            d[2 * i] = s0[i];
+            d[2 * i + 1] = s1[i];
+        }
+        return;
+    }
+    for (ptrdiff_t i = 0; i < m; ++i)
+        for (ptrdiff_t k = 0; k < cols; ++k)
+            d[i * cols + k] = src[k * ld + i];
 }
 
 /* labels (m,) = argmax over the n rows of probs (n, m), ties to the lowest

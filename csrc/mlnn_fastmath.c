@@ -178,9 +178,14 @@ MLNN_DISPATCH_RED(sum_f, float, (const float *a, ptrdiff_t n), (a, n))
     {                                                                                    \
         MLNN_PICK(argmax_##TS)(probs, labels, best, n, m, ld);                           \
     }                                                                                    \
-    ptrdiff_t mlnn_count_nonfinite_##TS(const T *x, ptrdiff_t n)                         \
+    ptrdiff_t mlnn_cols_in_##TS(const T *src, T *dst, ptrdiff_t m, ptrdiff_t cols,       \
+                                ptrdiff_t ld)                                            \
     {                                                                                    \
-        return MLNN_PICK(count_nonfinite_##TS)(x, n);                                    \
+        return MLNN_PICK(cols_in_##TS)(src, dst, m, cols, ld);                           \
+    }                                                                                    \
+    void mlnn_cols_out_##TS(const T *src, T *dst, ptrdiff_t m, ptrdiff_t cols, ptrdiff_t ld) \
+    {                                                                                    \
+        MLNN_PICK(cols_out_##TS)(src, dst, m, cols, ld);                                 \
     }
 
 MLNN_DENSE_WRAPPERS(d, double)

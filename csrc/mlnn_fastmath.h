@@ -68,7 +68,9 @@ double mlnn_sum_f(const float *a, ptrdiff_t n);
  *   (n, m), y (m,) labels in [0, n); tmp (m,) scratch.
  * argmax: labels (m,) = row index of the largest of each column of probs
  *   (n, m), ties to the lowest, -1 for a column with a NaN; best (m,) scratch.
- * count_nonfinite: how many of x[0..n) are NaN or +-inf.
+ * cols_in: dst (cols, m) = src (m, cols) row-major, transposed; returns how
+ *   many of its entries are NaN or +-inf.
+ * cols_out: dst (m, cols) row-major = src (cols, m), transposed.
  * Outputs must not overlap inputs. */
 #define MLNN_DENSE_DECLS(TS, T)                                                        \
     void mlnn_dense_fwd_##TS(const T *inT, const T *W, const T *b, T *out, ptrdiff_t m,  \
@@ -83,7 +85,9 @@ double mlnn_sum_f(const float *a, ptrdiff_t n);
                                  ptrdiff_t n, ptrdiff_t m, ptrdiff_t ld);                \
     void mlnn_argmax_##TS(const T *probs, int64_t *labels, T *best, ptrdiff_t n,         \
                           ptrdiff_t m, ptrdiff_t ld);                                    \
-    ptrdiff_t mlnn_count_nonfinite_##TS(const T *x, ptrdiff_t n);
+    ptrdiff_t mlnn_cols_in_##TS(const T *src, T *dst, ptrdiff_t m, ptrdiff_t cols,       \
+                                ptrdiff_t ld);                                           \
+    void mlnn_cols_out_##TS(const T *src, T *dst, ptrdiff_t m, ptrdiff_t cols, ptrdiff_t ld);
 MLNN_DENSE_DECLS(d, double)
 MLNN_DENSE_DECLS(f, float)
 #undef MLNN_DENSE_DECLS

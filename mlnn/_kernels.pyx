@@ -102,8 +102,14 @@ cdef extern from "mlnn_fastmath.h" nogil:
                        Py_ssize_t m, Py_ssize_t ld)
     void mlnn_argmax_f(const float *probs, int64_t *labels, float *best, Py_ssize_t n,
                        Py_ssize_t m, Py_ssize_t ld)
-    Py_ssize_t mlnn_count_nonfinite_d(const double *x, Py_ssize_t n)
-    Py_ssize_t mlnn_count_nonfinite_f(const float *x, Py_ssize_t n)
+    Py_ssize_t mlnn_cols_in_d(const double *src, double *dst, Py_ssize_t m, Py_ssize_t cols,
+                              Py_ssize_t ld)
+    Py_ssize_t mlnn_cols_in_f(const float *src, float *dst, Py_ssize_t m, Py_ssize_t cols,
+                              Py_ssize_t ld)
+    void mlnn_cols_out_d(const double *src, double *dst, Py_ssize_t m, Py_ssize_t cols,
+                         Py_ssize_t ld)
+    void mlnn_cols_out_f(const float *src, float *dst, Py_ssize_t m, Py_ssize_t cols,
+                         Py_ssize_t ld)
     const char *mlnn_cpu_path()
     const char *mlnn_cpu_paths_compiled()
 
@@ -246,15 +252,23 @@ cdef inline void _softmax(floating *z, floating *tmp, Py_ssize_t n, Py_ssize_t m
         mlnn_softmax_f(z, tmp, n, m, ld)
 
 
-cdef inline void _transpose(const floating *src, Py_ssize_t ld_src, floating *dst,
-                            Py_ssize_t ld_dst, Py_ssize_t rows,
-                            Py_ssize_t cols) noexcept nogil:
-    # src (rows, cols) -> dst (cols, rows); rows of src are ld_src apart,
-    # rows of dst ld_dst apart
-    cdef Py_ssize_t i, k
-    for i in range(rows):
-        for k in range(cols):
-            dst[k * ld_dst + i] = src[i * ld_src + k]
+cdef inline Py_ssize_t _cols_in(const floating *src, floating *dst, Py_ssize_t m,
+                                Py_ssize_t cols, Py_ssize_t ld) noexcept nogil:
+    # src (m, cols) row-major -> dst (cols, m), rows ld apart; returns how
+    # many entries are NaN or inf (csrc, one pass)
+    if floating is double:
+        return mlnn_cols_in_d(src, dst, m, cols, ld)
+    else:
+        return mlnn_cols_in_f(src, dst, m, cols, ld)
+
+
+cdef inline void _cols_out(const floating *src, floating *dst, Py_ssize_t m,
+                           Py_ssize_t cols, Py_ssize_t ld) noexcept nogil:
+    # src (cols, m), rows ld apart -> dst (m, cols) row-major
+    if floating is double:
+        mlnn_cols_out_d(src, dst, m, cols, ld)
+    else:
+        mlnn_cols_out_f(src, dst, m, cols, ld)
 
 
 cdef inline Py_ssize_t _round_up(Py_ssize_t n, Py_ssize_t k) noexcept nogil:
@@ -393,14 +407,14 @@ cdef void _forward_block(const floating *XT, const floating *params, const int64
         out = acts + ld * prefix[l]
         _dense_forward(inp, params + w_off[l], params + b_off[l], out, m, ld, n_in, n_out)
         if pre_out != NULL:
-            _transpose(out, ld, pre_out + total * prefix[l] + r0 * n_out, n_out, n_out, m)
+            _cols_out(out, pre_out + total * prefix[l] + r0 * n_out, m, n_out, ld)
         if l < n_layers - 1:
             for j in range(n_out):  # row by row: no work on the padding
                 _activate(out + j * ld, m, activation)
         elif not logits_last:
             _softmax(out, tmp, n_out, m, ld)
         if act_out != NULL:
-            _transpose(out, ld, act_out + total * prefix[l] + r0 * n_out, n_out, n_out, m)
+            _cols_out(out, act_out + total * prefix[l] + r0 * n_out, m, n_out, ld)
         inp = out
 
 
@@ -484,7 +498,7 @@ cdef inline void _chunk_load(const floating *X, Py_ssize_t n_in, floating *ws,
                              Workspace *w, Py_ssize_t n_samples, Py_ssize_t c) noexcept nogil:
     # X rows of chunk c (m, n_in) -> the chunk's XT (n_in, m), rows ld apart
     cdef Py_ssize_t m = _chunk_rows(w, n_samples, c)
-    _transpose(X + c * w.rows * n_in, n_in, ws + c * w.stride + w.xt_off, w.ld, m, n_in)
+    _cols_in(X + c * w.rows * n_in, ws + c * w.stride + w.xt_off, m, n_in, w.ld)
 
 
 cdef inline void _chunk_gradient(const int64_t *y, const floating *params,
@@ -682,20 +696,22 @@ cdef tuple _run(const floating[:, ::1] X, const int64_t[::1] y, floating *params
     return done, bad
 
 
-cdef void _block_forward(const floating *X, const floating *params, const int64_t *lay,
-                         int n_layers, int activation, floating *scratch,
-                         Py_ssize_t n_samples, Py_ssize_t blk, floating *pre_out,
-                         floating *act_out) noexcept nogil:
+cdef Py_ssize_t _block_forward(const floating *X, const floating *params,
+                               const int64_t *lay, int n_layers, int activation,
+                               floating *scratch, Py_ssize_t n_samples, Py_ssize_t blk,
+                               floating *pre_out, floating *act_out) noexcept nogil:
     # block blk of BLOCK_ROWS samples -> scratch [XT | acts | tmp], every row
-    # BLOCK_ROWS long (also for a shorter last block)
+    # BLOCK_ROWS long (also for a shorter last block).  Returns how many of
+    # the block's inputs are NaN or inf (counted while loading them).
     cdef Py_ssize_t r0 = blk * BLOCK_ROWS
     cdef Py_ssize_t m = min(BLOCK_ROWS, n_samples - r0)
     cdef Py_ssize_t n_in = lay[0]
-    _transpose(X + r0 * n_in, n_in, scratch, BLOCK_ROWS, m, n_in)
+    cdef Py_ssize_t bad = _cols_in(X + r0 * n_in, scratch, m, n_in, BLOCK_ROWS)
     _forward_block(scratch, params, lay, n_layers, activation,
                    scratch + n_in * BLOCK_ROWS,
                    scratch + n_in * BLOCK_ROWS + BLOCK_ROWS * lay[4 * n_layers + 1],
                    m, BLOCK_ROWS, False, pre_out, act_out, n_samples, r0)
+    return bad
 
 
 cdef void _block_outputs(const floating *X, const int64_t *y, const floating *params,
@@ -706,7 +722,7 @@ cdef void _block_outputs(const floating *X, const int64_t *y, const floating *pa
     # Forward one block, then whichever of proba rows / argmax labels /
     # sum of -log p[y] (into nll[blk]) is asked for (non-NULL).  bad[blk]
     # (if non-NULL): how many of the block's inputs are NaN or inf, counted
-    # here so that predict needs no separate pass over X to check it.
+    # while they are loaded, so that predict needs no separate pass over X.
     cdef Py_ssize_t r0 = blk * BLOCK_ROWS
     cdef Py_ssize_t m = min(BLOCK_ROWS, n_samples - r0)
     cdef Py_ssize_t n_out = lay[n_layers]
@@ -714,17 +730,14 @@ cdef void _block_outputs(const floating *X, const int64_t *y, const floating *pa
     cdef double s = 0
     cdef floating *probs
     cdef floating *best
+    cdef Py_ssize_t n_bad = _block_forward(X, params, lay, n_layers, activation, scratch,
+                                           n_samples, blk, NULL, NULL)
     if bad != NULL:
-        if floating is double:
-            bad[blk] = mlnn_count_nonfinite_d(X + r0 * lay[0], m * lay[0])
-        else:
-            bad[blk] = mlnn_count_nonfinite_f(X + r0 * lay[0], m * lay[0])
-    _block_forward(X, params, lay, n_layers, activation, scratch, n_samples, blk,
-                   NULL, NULL)
+        bad[blk] = n_bad
     # probs (n_out, m), rows BLOCK_ROWS apart: the last layer of acts
     probs = scratch + lay[0] * BLOCK_ROWS + BLOCK_ROWS * lay[4 * n_layers]
     if proba != NULL:
-        _transpose(probs, BLOCK_ROWS, proba + r0 * n_out, n_out, n_out, m)
+        _cols_out(probs, proba + r0 * n_out, m, n_out, BLOCK_ROWS)
     if labels != NULL:
         # argmax over classes, ties to the lowest index as in numpy.argmax; a
         # row whose outputs overflowed to NaN has no class: -1 (csrc)

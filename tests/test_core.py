@@ -181,19 +181,24 @@ def test_predict_ties_go_to_the_lowest_class(n_classes):
 
 
 @pytest.mark.parametrize("n_threads", [1, 2])
-def test_predict_counts_non_finite_inputs(backend, n_threads):
+@pytest.mark.parametrize("n_in, n_out", [(2, 2), (3, 3)])
+def test_predict_counts_non_finite_inputs(backend, n_threads, n_in, n_out):
     # predict/predict_proba check X for NaN/inf while they read it (no
-    # separate pass); the count is exact and the API raises the usual message
+    # separate pass); the count is exact and the API raises the usual
+    # message.  Two columns in or out have their own transposing loops.
     from mlnn import _kernels
     mod = _kernels if backend == "cython" else _reference
-    sizes = [3, 5, 2]
+    sizes = [n_in, 5, n_out]
     lay = _core.layout(sizes)
-    params = np.random.RandomState(0).randn(lay[6] + 2)
-    X = np.random.RandomState(1).randn(3000, 3)
-    labels, proba = np.empty(3000, dtype=np.int64), np.empty((3000, 2))
+    params = np.random.RandomState(0).randn(lay[6] + n_out)
+    X = np.random.RandomState(1).randn(3000, n_in)
+    labels, proba = np.empty(3000, dtype=np.int64), np.empty((3000, n_out))
     assert mod.predict(X, params, lay, 0, labels, n_threads) == 0
     assert mod.predict_proba(X, params, lay, 0, proba, n_threads) == 0
-    X[[0, 1500, 2999], [0, 2, 1]] = [np.nan, np.inf, -np.inf]
+    want = np.empty_like(proba)
+    _reference.predict_proba(X, params, lay, 0, want, 1)
+    np.testing.assert_allclose(proba, want, rtol=1e-12)
+    X[[0, 1500, 2999], [0, n_in - 1, 1]] = [np.nan, np.inf, -np.inf]
     assert mod.predict(X, params, lay, 0, labels, n_threads) == 3
     assert mod.predict_proba(X, params, lay, 0, proba, n_threads) == 3
     nn = mlnn.neural_net(sizes, backend=backend, n_threads=n_threads, random_state=0)
