@@ -233,14 +233,30 @@ def jax_predict(predictor):
     return measure
 
 
-def interleave(measures, reps):
+# Pause before every timed repetition.  After a call, OpenBLAS's worker
+# threads spin-wait for about 2^28 cycles (0.1 s here) and OpenMP / XLA pools
+# for a while too; on 2 cores they take a core from whatever runs next.
+# Measured on W4 (7 interleaved repetitions): mlnn's 2-thread predict took
+# 15.0 ms right after the other implementations and 12.4 ms after a 0.3 s
+# pause.
+SETTLE_S = 0.3
+
+
+def interleave(measures, reps, warm_up=False):
     """measures: {label: measure()}; measure returns seconds or {label: seconds}.
 
     Repetition r of every implementation runs before repetition r+1 of any.
+    Each timed call starts after a pause of SETTLE_S, so that no other
+    implementation's idle threads are still spinning; with warm_up (for calls
+    of milliseconds, W4), an untimed call right before it also wakes the
+    implementation's own threads and warms its caches, as in repeated use.
     """
     times = {}
     for r in range(reps):
         for label, measure in measures.items():
+            time.sleep(SETTLE_S)
+            if warm_up:
+                measure()
             out = measure()
             if not isinstance(out, dict):
                 out = {label: out}
@@ -419,7 +435,7 @@ class Bench:
         if peers.JAX:
             preds[JAX] = peers.JaxPredictor(sizes, weights, G)
             measures[JAX] = jax_predict(preds[JAX])
-        times = interleave(measures, cfg["reps"])
+        times = interleave(measures, cfg["reps"], warm_up=True)
         flops = 2.0 * G.shape[0] * macs(sizes)
         for label, ts in times.items():
             self.row("W4", label, ts, flops,
