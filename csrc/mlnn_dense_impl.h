@@ -154,6 +154,28 @@ static void MLNN_TN(dense_fwd_)(const MLNN_T *inT, const MLNN_T *W, const MLNN_T
     }
 }
 
+/* d (rows, m) *= f'(pre_act), from g = f(pre_act) (rows, m); rows ld apart.
+ * After a BLAS product (the Cython layer) and after the accumulating passes
+ * of a wide layer below. */
+static void MLNN_TN(act_grad_)(MLNN_T *d, const MLNN_T *g, ptrdiff_t m, ptrdiff_t ld,
+                               ptrdiff_t rows, int activation)
+{
+    for (ptrdiff_t r = 0; r < rows; ++r) {
+        MLNN_T *restrict o = d + r * ld;
+        const MLNN_T *restrict a = g + r * ld;
+        if (activation == 0) {
+            for (ptrdiff_t i = 0; i < m; ++i)
+                o[i] = MLNN_F_TANH(o[i], a[i]);
+        } else if (activation == 2) {
+            for (ptrdiff_t i = 0; i < m; ++i)
+                o[i] = MLNN_F_SIGMOID(o[i], a[i]);
+        } else {
+            for (ptrdiff_t i = 0; i < m; ++i)
+                o[i] = MLNN_F_RELU(o[i], a[i]);
+        }
+    }
+}
+
 /* dinT (n_in, m) = (W (n_in, n_out) @ delta (n_out, m)) * f'(act); act
  * (n_in, m) is f(pre_act) of the layer below; activation codes as in
  * mlnn._reference.ACTIVATIONS (0 tanh, 1 relu, 2 sigmoid).  Output rows two
@@ -181,20 +203,7 @@ static void MLNN_TN(dense_bwd_)(const MLNN_T *delta, const MLNN_T *W, const MLNN
                 d[r] = delta + (j + (r < jb ? r : 0)) * ld;
             MLNN_TN(rows_)(o0, o1, d, w + j, v + j, two, jb, j == 0, 0, 0, m);
         }
-        for (ptrdiff_t kk = k; kk < k + 1 + two; ++kk) {
-            MLNN_T *restrict o = dinT + kk * ld;
-            const MLNN_T *restrict g = act + kk * ld;
-            if (activation == 0) {
-                for (ptrdiff_t i = 0; i < m; ++i)
-                    o[i] = MLNN_F_TANH(o[i], g[i]);
-            } else if (activation == 2) {
-                for (ptrdiff_t i = 0; i < m; ++i)
-                    o[i] = MLNN_F_SIGMOID(o[i], g[i]);
-            } else {
-                for (ptrdiff_t i = 0; i < m; ++i)
-                    o[i] = MLNN_F_RELU(o[i], g[i]);
-            }
-        }
+        MLNN_TN(act_grad_)(dinT + k * ld, act + k * ld, m, ld, 1 + two, activation);
     }
 }
 #undef MLNN_F_TANH

@@ -164,6 +164,11 @@ MLNN_DISPATCH_RED(sum_f, float, (const float *a, ptrdiff_t n), (a, n))
     {                                                                                    \
         MLNN_PICK(dense_dw_##TS)(inT, delta, dW, db, m, ld, n_in, n_out);                \
     }                                                                                    \
+    void mlnn_act_grad_##TS(T *d, const T *g, ptrdiff_t m, ptrdiff_t ld, ptrdiff_t rows,  \
+                            int activation)                                              \
+    {                                                                                    \
+        MLNN_PICK(act_grad_##TS)(d, g, m, ld, rows, activation);                         \
+    }                                                                                    \
     void mlnn_softmax_##TS(T *z, T *tmp, ptrdiff_t n, ptrdiff_t m, ptrdiff_t ld)         \
     {                                                                                    \
         MLNN_PICK(softmax_##TS)(z, tmp, n, m, ld);                                       \

@@ -62,6 +62,8 @@ double mlnn_sum_f(const float *a, ptrdiff_t n);
  *   2 sigmoid.
  * dense_dw: dW (n_in, n_out) = inT @ delta^T and db (n_out) = row sums of
  *   delta, summed in double with the order of mlnn_dot / mlnn_sum.
+ * act_grad: d (rows, m) *= f'(pre_act), from g (rows, m) = f(pre_act);
+ *   activation as for dense_bwd.
  * softmax: z (n, m) logits -> probabilities over the n rows of each column,
  *   in place; tmp (m,) scratch.
  * softmax_delta: delta (n, m) = softmax(z) - onehot(y) from the logits z
@@ -80,6 +82,8 @@ double mlnn_sum_f(const float *a, ptrdiff_t n);
                              int activation);                                            \
     void mlnn_dense_dw_##TS(const T *inT, const T *delta, T *dW, T *db, ptrdiff_t m,     \
                             ptrdiff_t ld, ptrdiff_t n_in, ptrdiff_t n_out);              \
+    void mlnn_act_grad_##TS(T *d, const T *g, ptrdiff_t m, ptrdiff_t ld, ptrdiff_t rows,  \
+                            int activation);                                             \
     void mlnn_softmax_##TS(T *z, T *tmp, ptrdiff_t n, ptrdiff_t m, ptrdiff_t ld);        \
     void mlnn_softmax_delta_##TS(const T *z, const int64_t *y, T *delta, T *tmp,         \
                                  ptrdiff_t n, ptrdiff_t m, ptrdiff_t ld);                \

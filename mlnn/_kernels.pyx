@@ -92,6 +92,10 @@ cdef extern from "mlnn_fastmath.h" nogil:
                          Py_ssize_t m, Py_ssize_t ld, Py_ssize_t n_in, Py_ssize_t n_out)
     void mlnn_dense_dw_f(const float *inT, const float *delta, float *dW, float *db,
                          Py_ssize_t m, Py_ssize_t ld, Py_ssize_t n_in, Py_ssize_t n_out)
+    void mlnn_act_grad_d(double *d, const double *g, Py_ssize_t m, Py_ssize_t ld,
+                         Py_ssize_t rows, int activation)
+    void mlnn_act_grad_f(float *d, const float *g, Py_ssize_t m, Py_ssize_t ld,
+                         Py_ssize_t rows, int activation)
     void mlnn_softmax_d(double *z, double *tmp, Py_ssize_t n, Py_ssize_t m, Py_ssize_t ld)
     void mlnn_softmax_f(float *z, float *tmp, Py_ssize_t n, Py_ssize_t m, Py_ssize_t ld)
     void mlnn_softmax_delta_d(const double *z, const int64_t *y, double *delta,
@@ -226,21 +230,6 @@ cdef inline void _activate(floating *x, Py_ssize_t n, int activation) noexcept n
             x[i] = 0 if x[i] < 0 else x[i]
 
 
-cdef inline void _mul_activation_grad(floating *delta, const floating *act,
-                                      Py_ssize_t n, int activation) noexcept nogil:
-    # delta (n,) *= f'(pre_act), written in terms of act = f(pre_act)
-    cdef Py_ssize_t i
-    if activation == ACT_TANH:
-        for i in range(n):
-            delta[i] = delta[i] * (1 - act[i] * act[i])
-    elif activation == ACT_SIGMOID:
-        for i in range(n):
-            delta[i] = delta[i] * (act[i] * (1 - act[i]))
-    else:
-        for i in range(n):
-            delta[i] = delta[i] if act[i] > 0 else 0
-
-
 cdef inline void _softmax(floating *z, floating *tmp, Py_ssize_t n, Py_ssize_t m,
                           Py_ssize_t ld) noexcept nogil:
     # z (n_classes=n, m), rows ld apart, pre_act -> softmax over classes for
@@ -365,7 +354,6 @@ cdef void _dense_dinput(const floating *delta, const floating *W, const floating
                         Py_ssize_t n_out, int activation) noexcept nogil:
     # dinT (n_in, m) = (W (n_in, n_out) @ delta (n_out, m)) * f'(act),
     # overwritten; rows ld apart
-    cdef Py_ssize_t k
     if not _use_blas(m, n_in, n_out):
         if floating is double:
             mlnn_dense_bwd_d(delta, W, act, dinT, m, ld, n_in, n_out, activation)
@@ -375,8 +363,11 @@ cdef void _dense_dinput(const floating *delta, const floating *W, const floating
     # column-major: dinT^T (m, n_in) = delta^T (m, n_out) @ W^T (n_out, n_in)
     _gemm(c'N', c'N', <int>m, <int>n_in, <int>n_out, delta, <int>ld, W,
           <int>n_out, 0, dinT, <int>ld)
-    for k in range(n_in):
-        _mul_activation_grad(dinT + k * ld, act + k * ld, m, activation)
+    # * f'(act), row by row in csrc (AVX2 if available)
+    if floating is double:
+        mlnn_act_grad_d(dinT, act, m, ld, n_in, activation)
+    else:
+        mlnn_act_grad_f(dinT, act, m, ld, n_in, activation)
 
 
 # ---------------------------------------------------------------------------
