@@ -163,6 +163,7 @@ class Model:
     def __getstate__(self):
         state = self.__dict__.copy()
         del state["kernels"]
+        state.pop("_ws", None)  # scratch, rebuilt on the next train()
         return state
 
     def __setstate__(self, state):
@@ -268,11 +269,13 @@ class Model:
             check_finite_output(self.predict_proba(X), X, "output probabilities")
         return labels
 
-    def loss(self, X, y, reg_lambda):
+    def loss(self, X, y, reg_lambda, labels=None):
+        """The loss; labels (OUT, optional) get predict's labels from the same
+        forward pass."""
         with self.blas_guard(X.shape[0]):
             return self.kernels.loss(X, y, self.params, self.lay,
                                      ACTIVATIONS[self.activation], reg_lambda,
-                                     self.n_threads_for(X.shape[0]))
+                                     self.n_threads_for(X.shape[0]), labels)
 
     def gradients(self, X, y, reg_lambda, grads=None):
         """Gradient of n_samples * loss, params layout; (grads, n_bad)."""
@@ -313,6 +316,7 @@ class Model:
         n_threads = self.n_threads_for(n)
         chunks = n_chunks(n, self.sizes)
         activation = ACTIVATIONS[self.activation]
+        ws = self._checkout_workspace(n, chunks)
         done = 0
         self.passes_done = 0
         # passes per kernel call, sized from the measured time of a pass so a
@@ -344,7 +348,7 @@ class Model:
                         t0 = time.perf_counter()
                         ran, bad = self.kernels.train(X, y, self.params, self.lay,
                                                       activation, reg_lambda, epsilon, k,
-                                                      grads, chunks, n_threads)
+                                                      grads, chunks, n_threads, ws[1])
                         elapsed = time.perf_counter() - t0
                         done += ran
                         pending = None
@@ -365,7 +369,26 @@ class Model:
                 done = pending
             self.passes_done = done
             raise
+        finally:
+            if ws[1] is not None:  # the numpy backend has no scratch
+                self._ws = ws
         return done
+
+    def _checkout_workspace(self, n_samples, chunks):
+        """(key, scratch) for the compiled train: the one kept from the last
+        train() on the same number of samples, else a new one.
+
+        A pass of a wide network touches megabytes of scratch, and allocating
+        it anew for every kernel call cost 10-15% of a pass ([2,512,512,2],
+        2000 samples, one pass per call).  Taking it out of the model (a
+        single dict operation, atomic under the GIL) keeps two threads that
+        train one model from sharing it: the second one allocates its own.
+        """
+        key = (n_samples, chunks)
+        kept = self.__dict__.pop("_ws", None)
+        if kept is not None and kept[0] == key:
+            return kept
+        return key, self.kernels.workspace(n_samples, self.lay, chunks, self.dtype)
 
     def _diverged(self, done, epsilon, on_divergence, what, kept=None):
         """Raise DivergenceError (or warn) for pass ``done`` (0-based).

@@ -632,17 +632,21 @@ def gradients(const floating[:, ::1] X, const int64_t[::1] y,
     """
     _check_call(X, y, params, lay, n_threads, grads)
     return _run(X, y, <floating *>&params[0], lay, activation, reg_lambda, 0.0, 1,
-                grads, n_chunks, n_threads, False)[1]
+                grads, n_chunks, n_threads, False, None)[1]
 
 
 def train(const floating[:, ::1] X, const int64_t[::1] y, floating[::1] params,
           const int64_t[::1] lay, int activation, double reg_lambda, double epsilon,
           Py_ssize_t num_pass, floating[::1] grads, Py_ssize_t n_chunks,
-          int n_threads):
+          int n_threads, ws=None):
     """num_pass full-batch gradient-descent passes, in place, without the GIL.
 
     Each pass: params -= epsilon * grads, with grads as in ``gradients``.
     X, y, lay IN; params IN/OUT; grads OUT: the gradient of the last pass.
+    ws (scratch, optional): an array from ``workspace(n_samples, lay,
+    n_chunks, dtype)``, so that repeated calls do not allocate and first-touch
+    it each time (megabytes for wide layers); its contents on entry do not
+    matter.  None: allocated for this call.
     Returns (passes_done, n_bad).  A pass that would produce a non-finite
     gradient or weight is not applied: training stops with
     passes_done < num_pass, n_bad > 0 and params holding the last finite
@@ -651,14 +655,27 @@ def train(const floating[:, ::1] X, const int64_t[::1] y, floating[::1] params,
     _check_call(X, y, params, lay, n_threads, grads)
     if num_pass < 0:
         raise ValueError(f"num_pass must be >= 0, got {num_pass}")
+    if isinstance(ws, np.ndarray) and (np.may_share_memory(ws, np.asarray(X))
+                                       or np.may_share_memory(ws, np.asarray(params))
+                                       or np.may_share_memory(ws, np.asarray(grads))):
+        raise ValueError("ws must not overlap X, params or grads")
     return _run(X, y, &params[0], lay, activation, reg_lambda, epsilon, num_pass,
-                grads, n_chunks, n_threads, True)
+                grads, n_chunks, n_threads, True, ws)
+
+
+def workspace(Py_ssize_t n_samples, const int64_t[::1] lay, Py_ssize_t n_chunks, dtype):
+    """Scratch for ``train(..., ws=)``: 64-byte aligned, sized for n_samples
+    rows cut into n_chunks (as mlnn._core.n_chunks gives) with this layout."""
+    if n_samples < 1:
+        raise ValueError(f"n_samples must be >= 1, got {n_samples}")
+    cdef Workspace w = _plan(n_samples, lay, n_chunks)
+    return _aligned_zeros(w.n_chunks * w.stride, np.dtype(dtype))
 
 
 cdef tuple _run(const floating[:, ::1] X, const int64_t[::1] y, floating *params_ptr,
                 const int64_t[::1] lay, int activation, double reg_lambda,
                 double epsilon, Py_ssize_t num_pass, floating[::1] grads,
-                Py_ssize_t n_chunks, int n_threads, bint update):
+                Py_ssize_t n_chunks, int n_threads, bint update, ws_in):
     cdef int n_layers = (lay.shape[0] - 1) // 4
     cdef Py_ssize_t n_samples = X.shape[0]
     cdef Py_ssize_t n_in = X.shape[1]
@@ -667,8 +684,15 @@ cdef tuple _run(const floating[:, ::1] X, const int64_t[::1] y, floating *params
         raise ValueError("X must have at least one row")
     cdef Workspace w = _plan(n_samples, lay, n_chunks)
     dtype = np.float32 if floating is float else np.float64
-    # Scratch is allocated once per call, never per pass.
-    cdef floating[::1] ws = _aligned_zeros(w.n_chunks * w.stride, dtype)
+    # Scratch is allocated once per call (never per pass), or passed in
+    if ws_in is None:
+        ws_in = _aligned_zeros(w.n_chunks * w.stride, dtype)
+    elif not (isinstance(ws_in, np.ndarray) and ws_in.dtype == dtype and ws_in.ndim == 1
+              and ws_in.flags.c_contiguous and ws_in.flags.writeable
+              and ws_in.shape[0] >= w.n_chunks * w.stride and ws_in.ctypes.data % 64 == 0):
+        raise ValueError(f"ws must be an array from workspace({n_samples}, lay, {n_chunks}, "
+                         f"{np.dtype(dtype).name}), or None")
+    cdef floating[::1] ws = ws_in
     cdef floating[::1] reg_mask = _reg_mask(lay, w.n_params, dtype)
     with nogil:
         if n_threads == 1:
@@ -842,11 +866,14 @@ def predict(const floating[:, ::1] X, const floating[::1] params,
 
 
 def loss(const floating[:, ::1] X, const int64_t[::1] y, const floating[::1] params,
-         const int64_t[::1] lay, int activation, double reg_lambda, int n_threads):
+         const int64_t[::1] lay, int activation, double reg_lambda, int n_threads,
+         int64_t[::1] labels=None):
     """(sum_i -log p_i[y_i] + reg_lambda / 2 * sum_l ||W_l||^2) / n_samples.
 
     X, y, params, lay IN.  Per-block sums are added in block order, so the
     value does not depend on n_threads.
+    labels (n_samples,) OUT, optional: the ``predict`` labels, from the same
+    forward pass (a training record needs both the loss and the accuracy).
     """
     _check_call(X, y, params, lay, n_threads)
     cdef int n_layers = (lay.shape[0] - 1) // 4
@@ -854,10 +881,15 @@ def loss(const floating[:, ::1] X, const int64_t[::1] y, const floating[::1] par
     cdef Py_ssize_t n_blocks = (n_samples + BLOCK_ROWS - 1) // BLOCK_ROWS
     cdef Py_ssize_t blk, l
     cdef double total = 0, sq = 0
+    cdef int64_t *lab = NULL
     if n_samples == 0:
         raise ValueError("X must have at least one row")
+    if labels is not None:
+        if labels.shape[0] != n_samples:
+            raise ValueError("labels must have shape (n_samples,)")
+        lab = &labels[0]
     cdef double[::1] nll = np.zeros(n_blocks)
-    _blocks(X, &y[0], params, lay, activation, NULL, NULL, &nll[0], NULL, NULL, NULL,
+    _blocks(X, &y[0], params, lay, activation, NULL, lab, &nll[0], NULL, NULL, NULL,
             n_threads)
     for blk in range(n_blocks):
         total += nll[blk]

@@ -200,10 +200,13 @@ class neural_net:  # noqa: N801 - the notebook's name
         # many passes they had: put back if the loss becomes non-finite.
         last_good = [self._model.params.copy(), 0]
 
+        labels = np.empty(X.shape[0], dtype=np.int64)
+
         def on_record(i, grads):
-            loss = self._model.loss(X, y, reg_lambda)
+            # loss and predicted labels from one forward pass
+            loss = self._model.loss(X, y, reg_lambda, labels)
             # with a non-finite loss the outputs may be NaN: no accuracy then
-            acc = float(np.mean(self._model.predict(X) == y)) if np.isfinite(loss) else np.nan
+            acc = float(np.mean(labels == y)) if np.isfinite(loss) else np.nan
             self.history_["pass"].append(i)
             self.history_["loss"].append(loss)
             self.history_["accuracy"].append(acc)

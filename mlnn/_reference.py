@@ -3,7 +3,8 @@
 Every function here has the same name and arguments as its compiled twin, so
 either module can serve as a backend (``backend="numpy"`` selects this one).
 Arguments a kernel writes into (marked OUT) are written here too.  The thread
-and chunk arguments are accepted and ignored: NumPy decides its own threads.
+and chunk arguments, and the compiled train's scratch ``ws``, are accepted and
+ignored: NumPy decides its own threads and allocates its own temporaries.
 
 Layout (shared with the kernels, built by ``mlnn._core.layout``): ``params``
 is one flat vector ``[W1, b1, W2, b2, ...]``; ``lay`` holds the sizes and the
@@ -114,9 +115,17 @@ def predict(X, params, lay, activation, labels, n_threads):
     return int(np.count_nonzero(~np.isfinite(X)))
 
 
-def loss(X, y, params, lay, activation, reg_lambda, n_threads):
-    """(sum_i -log p_i[y_i] + reg_lambda / 2 * sum_l ||W_l||^2) / n_samples."""
+def loss(X, y, params, lay, activation, reg_lambda, n_threads, labels=None):
+    """(sum_i -log p_i[y_i] + reg_lambda / 2 * sum_l ||W_l||^2) / n_samples.
+
+    labels (OUT, optional): the ``predict`` labels from the same forward pass.
+    """
+    if labels is not None and labels.shape != (X.shape[0],):
+        raise ValueError("labels must have shape (n_samples,)")
     probs = _forward_layers(X, params, lay, activation)[1][-1]
+    if labels is not None:
+        labels[...] = np.argmax(probs, axis=1)
+        labels[np.isnan(probs).any(axis=1)] = -1
     data_loss = -np.sum(np.log(probs[np.arange(len(y)), y]), dtype=np.float64)
     data_loss += reg_lambda / 2 * sum(
         np.sum(np.square(W), dtype=np.float64) for W, _ in weights(params, lay))
@@ -150,8 +159,13 @@ def gradients(X, y, params, lay, activation, reg_lambda, grads, n_chunks, n_thre
     return int(np.count_nonzero(~np.isfinite(grads)))
 
 
+def workspace(n_samples, lay, n_chunks, dtype):
+    """The compiled train's scratch; NumPy allocates its own temporaries."""
+    return None
+
+
 def train(X, y, params, lay, activation, reg_lambda, epsilon, num_pass, grads,
-          n_chunks, n_threads):
+          n_chunks, n_threads, ws=None):
     """num_pass gradient-descent passes on params (IN/OUT), in place.
 
     Returns (passes_done, n_bad); a pass whose gradient or result would be

@@ -329,6 +329,70 @@ def test_predict_matches_argmax_of_proba(backend):
     np.testing.assert_allclose(nn.predict_proba(X).sum(axis=1), 1.0, rtol=1e-12)
 
 
+@requires_compiled
+@pytest.mark.parametrize("sizes,n", [([2, 4, 4, 2], 300), ([3, 40, 40, 3], 700)])
+def test_train_workspace_reuse_and_checks(sizes, n):
+    # train(..., ws=) reuses scratch between calls; whatever it holds on entry
+    # (NaN here) must not matter, and a wrong ws is refused before any work
+    from mlnn import _kernels
+    rng = np.random.RandomState(0)
+    X, y = rng.randn(n, sizes[0]), rng.randint(0, sizes[-1], n)
+    lay = _core.layout(sizes)
+    p0 = rng.randn(_core.n_params(sizes)) * 0.3
+    chunks = _core.n_chunks(n, sizes)
+    fresh, reused = p0.copy(), p0.copy()
+    g1, g2 = np.empty_like(p0), np.empty_like(p0)
+    for _ in range(3):
+        _kernels.train(X, y, fresh, lay, 0, 0.001, 0.01, 5, g1, chunks, 1)
+    ws = _kernels.workspace(n, lay, chunks, np.float64)
+    ws[...] = np.nan
+    for _ in range(3):
+        _kernels.train(X, y, reused, lay, 0, 0.001, 0.01, 5, g2, chunks, 1, ws)
+    np.testing.assert_array_equal(reused, fresh)
+    np.testing.assert_array_equal(g2, g1)
+    bad = {"too short": ws[:-1], "float32": ws.astype(np.float32),
+           "misaligned": _kernels.workspace(n + 8, lay, chunks, np.float64)[1:],
+           "a list": list(ws[:4])}
+    for what, w in bad.items():
+        with pytest.raises(ValueError, match="ws must be an array from workspace"):
+            _kernels.train(X, y, p0.copy(), lay, 0, 0.001, 0.01, 1, g1, chunks, 1, w)
+    with pytest.raises(ValueError, match="ws must not overlap"):
+        _kernels.train(X, y, ws[:p0.size], lay, 0, 0.001, 0.01, 1, g1, chunks, 1, ws)
+
+
+def test_model_keeps_its_workspace_out_of_pickles(backend):
+    import pickle
+    X, y = sklearn.datasets.make_moons(300, noise=0.2, random_state=0)
+    nn = mlnn.neural_net([2, 4, 2], backend=backend, random_state=0)
+    nn.train(X, y, 0.001, 0.001, num_pass=10, print_loss=False)
+    assert ("_ws" in nn._model.__dict__) == (backend == "cython")
+    state = nn._model.__getstate__()
+    assert "_ws" not in state
+    copy = pickle.loads(pickle.dumps(nn))
+    copy.train(X, y, 0.001, 0.001, num_pass=10, print_loss=False)
+    nn.train(X, y, 0.001, 0.001, num_pass=10, print_loss=False)
+    np.testing.assert_array_equal(copy._model.params, nn._model.params)
+
+
+def test_loss_labels_are_predict_labels(backend):
+    # a training record takes the loss and the accuracy from one forward pass
+    X, y = sklearn.datasets.make_blobs(700, centers=3, random_state=0)
+    nn = mlnn.neural_net([2, 5, 3], backend=backend, random_state=0)
+    nn.train(X, y, 0.001, 0.001, num_pass=200, print_loss=False, print_every=50)
+    Xc, yc = np.ascontiguousarray(X), y.astype(np.int64)
+    labels = np.full(len(X), -7, dtype=np.int64)
+    loss = nn._model.loss(Xc, yc, 0.001, labels)
+    assert loss == nn._model.loss(Xc, yc, 0.001)
+    np.testing.assert_array_equal(labels, nn.predict(X))
+    with pytest.raises(ValueError, match="labels"):
+        nn._model.loss(Xc, yc, 0.001, labels[:-1])
+    # one pass: its record (after pass 0) holds the final weights' accuracy
+    nn.train(X, y, 0.001, 0.001, num_pass=1, print_loss=False)
+    assert nn.history_["pass"] == [0]
+    assert nn.history_["accuracy"] == [np.mean(nn.predict(X) == y)]
+    assert nn.history_["loss"] == [nn.crossentropy_loss(X, y, 0.001)]
+
+
 def test_print_every_and_history(capsys):
     X, y = sklearn.datasets.make_moons(100, noise=0.2, random_state=0)
     nn = mlnn.neural_net([2, 4, 2], random_state=0)
