@@ -103,15 +103,18 @@ def predict_proba(X, params, lay, activation, proba, n_threads):
     return int(np.count_nonzero(~np.isfinite(X)))
 
 
+def _argmax_into(probs, labels):
+    labels[...] = np.argmax(probs, axis=1)
+    labels[np.isnan(probs).any(axis=1)] = -1   # overflowed rows have no class
+
+
 def predict(X, params, lay, activation, labels, n_threads):
     """argmax of the output layer into labels (OUT); -1 for rows with NaN outputs.
 
     Returns how many entries of X are NaN or inf.
     """
     with np.errstate(invalid="ignore", over="ignore"):
-        probs = _forward_layers(X, params, lay, activation)[1][-1]
-    labels[...] = np.argmax(probs, axis=1)
-    labels[np.isnan(probs).any(axis=1)] = -1   # overflowed rows have no class
+        _argmax_into(_forward_layers(X, params, lay, activation)[1][-1], labels)
     return int(np.count_nonzero(~np.isfinite(X)))
 
 
@@ -124,8 +127,7 @@ def loss(X, y, params, lay, activation, reg_lambda, n_threads, labels=None):
         raise ValueError("labels must have shape (n_samples,)")
     probs = _forward_layers(X, params, lay, activation)[1][-1]
     if labels is not None:
-        labels[...] = np.argmax(probs, axis=1)
-        labels[np.isnan(probs).any(axis=1)] = -1
+        _argmax_into(probs, labels)
     data_loss = -np.sum(np.log(probs[np.arange(len(y)), y]), dtype=np.float64)
     data_loss += reg_lambda / 2 * sum(
         np.sum(np.square(W), dtype=np.float64) for W, _ in weights(params, lay))
