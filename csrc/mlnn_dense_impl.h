@@ -79,10 +79,11 @@ static inline void MLNN_TN(rows_)(MLNN_T *restrict o0, MLNN_T *restrict o1,
 }
 
 /* f'(pre_act) times the back-propagated sum s, from g = f(pre_act);
- * activation codes as in mlnn._reference.ACTIVATIONS */
+ * activation codes as in mlnn._spec.ACTIVATIONS */
 #define MLNN_F_TANH(s, g) ((s) * ((MLNN_T)1 - (g) * (g)))
 #define MLNN_F_SIGMOID(s, g) ((s) * ((g) * ((MLNN_T)1 - (g))))
 #define MLNN_F_RELU(s, g) ((g) > 0 ? (s) : (MLNN_T)0)
+#define MLNN_F_IDENTITY(s, g) (s)
 
 /* The whole backward step of a layer at most four units wide, for output
  * rows o0 and, if two, o1, in one pass over the kb (1..4) delta rows d:
@@ -116,6 +117,8 @@ static inline void MLNN_TN(rows_grad_)(MLNN_T *restrict o0, MLNN_T *restrict o1,
             MLNN_GRAD_LOOP(K, MLNN_F_TANH)                    \
         } else if (activation == 2) {                         \
             MLNN_GRAD_LOOP(K, MLNN_F_SIGMOID)                 \
+        } else if (activation == 3) {                         \
+            MLNN_GRAD_LOOP(K, MLNN_F_IDENTITY)                \
         } else {                                              \
             MLNN_GRAD_LOOP(K, MLNN_F_RELU)                    \
         }                                                     \
@@ -169,6 +172,8 @@ static void MLNN_TN(act_grad_)(MLNN_T *d, const MLNN_T *g, ptrdiff_t m, ptrdiff_
         } else if (activation == 2) {
             for (ptrdiff_t i = 0; i < m; ++i)
                 o[i] = MLNN_F_SIGMOID(o[i], a[i]);
+        } else if (activation == 3) {
+            /* identity: f' = 1 */
         } else {
             for (ptrdiff_t i = 0; i < m; ++i)
                 o[i] = MLNN_F_RELU(o[i], a[i]);
@@ -178,7 +183,7 @@ static void MLNN_TN(act_grad_)(MLNN_T *d, const MLNN_T *g, ptrdiff_t m, ptrdiff_
 
 /* dinT (n_in, m) = (W (n_in, n_out) @ delta (n_out, m)) * f'(act); act
  * (n_in, m) is f(pre_act) of the layer below; activation codes as in
- * mlnn._reference.ACTIVATIONS (0 tanh, 1 relu, 2 sigmoid).  Output rows two
+ * mlnn._spec.ACTIVATIONS (0 tanh, 1 relu, 2 sigmoid, 3 identity).  Output rows two
  * at a time. */
 static void MLNN_TN(dense_bwd_)(const MLNN_T *delta, const MLNN_T *W, const MLNN_T *act,
                                 MLNN_T *dinT, ptrdiff_t m, ptrdiff_t ld, ptrdiff_t n_in,
@@ -209,6 +214,7 @@ static void MLNN_TN(dense_bwd_)(const MLNN_T *delta, const MLNN_T *W, const MLNN
 #undef MLNN_F_TANH
 #undef MLNN_F_SIGMOID
 #undef MLNN_F_RELU
+#undef MLNN_F_IDENTITY
 
 /* dW (n_in, n_out) = inT (n_in, m) @ delta^T (m, n_out) and db (n_out) =
  * sum over samples of delta, both overwritten; each entry is one dot product

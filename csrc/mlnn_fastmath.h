@@ -59,7 +59,7 @@ double mlnn_sum_f(const float *a, ptrdiff_t n);
  *   inT (n_in, m).
  * dense_bwd: dinT (n_in, m) = (W @ delta) * f'(act), delta (n_out, m), act
  *   (n_in, m) = f(pre_act) of the layer below; activation 0 tanh, 1 relu,
- *   2 sigmoid.
+ *   2 sigmoid, 3 identity (mlnn._spec.ACTIVATIONS).
  * dense_dw: dW (n_in, n_out) = inT @ delta^T and db (n_out) = row sums of
  *   delta, summed in double with the order of mlnn_dot / mlnn_sum.
  * act_grad: d (rows, m) *= f'(pre_act), from g (rows, m) = f(pre_act);

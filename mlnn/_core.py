@@ -22,7 +22,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from mlnn import _backend, _threads
-from mlnn._reference import ACTIVATIONS
+from mlnn._spec import ACTIVATIONS, HEADS, layout, n_params, weights
 
 # Kernel slices aim at this wall time, so that KeyboardInterrupt lands fast.
 SLICE_SECONDS = 0.03
@@ -89,29 +89,6 @@ class NonFiniteInputError(ValueError):
     """
 
 
-def layout(sizes):
-    """The int64 ``lay`` vector the kernels read: sizes, W/b offsets, prefixes.
-
-    lay = [sizes (L+1) | w_off (L) | b_off (L) | prefix (L+1)], where params is
-    [W1, b1, W2, b2, ...] and prefix[l] is the summed width of layers < l.
-    """
-    sizes = [int(s) for s in sizes]
-    n_layers = len(sizes) - 1
-    w_off, b_off, prefix = [], [], [0]
-    off = 0
-    for l in range(n_layers):
-        w_off.append(off)
-        off += sizes[l] * sizes[l + 1]
-        b_off.append(off)
-        off += sizes[l + 1]
-        prefix.append(prefix[-1] + sizes[l + 1])
-    return np.array(sizes + w_off + b_off + prefix, dtype=np.int64)
-
-
-def n_params(sizes):
-    return sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:]))
-
-
 def n_chunks(n_samples, sizes):
     """How many chunks the samples are cut into for the gradient reduction.
 
@@ -141,13 +118,17 @@ class Model:
     Parameters
     ----------
     sizes : list of int, [n_in, hidden..., n_out]
-    activation : 'tanh', 'relu' or 'sigmoid' (hidden layers; output is softmax)
+    activation : 'tanh', 'relu', 'sigmoid' or 'identity' (hidden layers)
     dtype : np.float64 or np.float32
     backend : None, 'cython' or 'numpy'
     n_threads : None (automatic) or int
+    head : 'softmax', 'logistic', 'identity' or 'exp' (output layer and
+        loss, see mlnn._spec.HEADS); the notebook's network is 'softmax'.
     """
 
-    def __init__(self, sizes, activation, dtype, backend=None, n_threads=None):
+    def __init__(self, sizes, activation, dtype, backend=None, n_threads=None,
+                 head="softmax"):
+        self.head = head
         self.sizes = [int(s) for s in sizes]
         self.activation = activation
         self.dtype = np.dtype(dtype)
@@ -180,7 +161,6 @@ class Model:
 
     def layers(self):
         """Live views [(W_l (n_in, n_out), b_l (n_out,)), ...] into params."""
-        from mlnn._reference import weights
         return weights(self.params, self.lay)
 
     def init_weights(self, random_state=None):
@@ -236,19 +216,22 @@ class Model:
         acts = np.empty(total, dtype=self.dtype)
         with self.blas_guard(n):
             self.kernels.forward(X, self.params, self.lay, ACTIVATIONS[self.activation],
-                                 pre_acts, acts, self.n_threads_for(n))
+                                 pre_acts, acts, self.n_threads_for(n), HEADS[self.head])
         bounds = np.concatenate([[0], np.cumsum(self.sizes[1:])]) * n
         split = [(bounds[l], bounds[l + 1], w) for l, w in enumerate(self.sizes[1:])]
         return ([pre_acts[a:b].reshape(n, w) for a, b, w in split],
                 [acts[a:b].reshape(n, w) for a, b, w in split])
 
     def predict_proba(self, X):
-        """Softmax outputs; NonFiniteInputError if X holds NaN or inf."""
+        """The output layer (n_samples, n_out): softmax probabilities for the
+        notebook's network, else the head's output.  NonFiniteInputError if X
+        holds NaN or inf."""
         proba = np.empty((X.shape[0], self.sizes[-1]), dtype=self.dtype)
         with self.blas_guard(X.shape[0]):
             n_bad = self.kernels.predict_proba(X, self.params, self.lay,
                                                ACTIVATIONS[self.activation], proba,
-                                               self.n_threads_for(X.shape[0]))
+                                               self.n_threads_for(X.shape[0]),
+                                               HEADS[self.head])
         if n_bad:
             raise NonFiniteInputError(f"X must hold finite values, found {n_bad} NaN or inf")
         return proba
@@ -289,9 +272,40 @@ class Model:
                                          self.n_threads_for(n))
         return grads, bad
 
+    def loss_grad(self, X, Y, sample_weight, alpha, grads, params=None):
+        """The estimators' loss and mean gradient on all of (X, Y).
+
+        X (n_samples, n_in), C-contiguous array or CSR matrix in the model
+        dtype; Y (n_samples, n_out) targets in the model dtype; sample_weight
+        (n_samples,) or None; grads (OUT, params layout).  params: the
+        parameter vector to evaluate at (L-BFGS hands its own float64 x);
+        default self.params.  Returns the loss (see _reference.loss_grad).
+        """
+        params = self.params if params is None else params
+        n = X.shape[0]
+        with self.blas_guard(n):
+            return self.kernels.loss_grad(X, Y, sample_weight, params, self.lay,
+                                          ACTIVATIONS[self.activation], HEADS[self.head],
+                                          alpha, grads, n_chunks(n, self.sizes),
+                                          self.n_threads_for(n))
+
+    def epoch(self, X, Y, sample_weight, order, batch_size, alpha, solver):
+        """One epoch of mini-batches over X[order], in one kernel call.
+
+        solver: an mlnn._solvers.SGD or Adam, whose state is updated in place.
+        Returns the sum over batches of batch loss * batch rows.
+        """
+        batch_size = min(batch_size, X.shape[0])
+        with self.blas_guard(batch_size):
+            total, solver.step = self.kernels.epoch(
+                X, Y, sample_weight, order, batch_size, self.params, self.lay,
+                ACTIVATIONS[self.activation], HEADS[self.head], alpha, solver.code,
+                solver.hyper(), solver.state, solver.step,
+                n_chunks(batch_size, self.sizes), self.n_threads_for(batch_size))
+        return total
+
     def grad_norms(self, grads):
         """Per-layer Frobenius norms ||dW_l|| of a gradient vector."""
-        from mlnn._reference import weights
         return [float(np.linalg.norm(dW)) for dW, _ in weights(grads, self.lay)]
 
     # -- the training loop -----------------------------------------------------

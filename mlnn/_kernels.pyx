@@ -53,9 +53,10 @@ Arguments are marked IN / OUT in each entry point's docstring.
 
 from cython cimport floating
 from cython.parallel cimport prange, threadid
-from libc.math cimport log, isfinite
-from libc.stdint cimport int64_t
-from libc.string cimport memcpy
+from libc.float cimport DBL_EPSILON, FLT_EPSILON
+from libc.math cimport isfinite, log, pow, sqrt
+from libc.stdint cimport int32_t, int64_t
+from libc.string cimport memcpy, memset
 
 import numpy as np
 
@@ -118,11 +119,23 @@ cdef extern from "mlnn_fastmath.h" nogil:
     const char *mlnn_cpu_paths_compiled()
 
 
-# Activation codes; mirrored in mlnn._reference.ACTIVATIONS.
+# Activation, head and solver codes: mlnn._spec holds the one list
+# (tests/test_spec.py checks these against it).
 cdef enum:
     ACT_TANH = 0
     ACT_RELU = 1
     ACT_SIGMOID = 2
+    ACT_IDENTITY = 3
+
+cdef enum:
+    HEAD_SOFTMAX = 0
+    HEAD_LOGISTIC = 1
+    HEAD_IDENTITY = 2
+    HEAD_EXP = 3
+
+cdef enum:
+    SOLVER_SGD = 0
+    SOLVER_ADAM = 1
 
 # Below this many multiply-adds (m * n_in * n_out) the plain loops beat a BLAS
 # call (see bench/run.py --workload W2); mlnn._core asks uses_blas().
@@ -224,6 +237,8 @@ cdef inline void _activate(floating *x, Py_ssize_t n, int activation) noexcept n
             mlnn_sigmoid_d(x, x, n)
         else:
             mlnn_sigmoid_f(x, x, n)
+    elif activation == ACT_IDENTITY:
+        pass
     else:
         for i in range(n):
             # "x < 0" keeps NaN as NaN, so divergence stays visible
@@ -374,10 +389,29 @@ cdef void _dense_dinput(const floating *delta, const floating *W, const floating
 # One block of samples: forward and backward through every layer
 # ---------------------------------------------------------------------------
 
+cdef void _output(floating *z, floating *tmp, Py_ssize_t n, Py_ssize_t m, Py_ssize_t ld,
+                  int head) noexcept nogil:
+    # z (n_out=n, m), rows ld apart: the output layer's pre_act -> its act for
+    # the head, in place; tmp (m,) scratch
+    cdef Py_ssize_t j
+    if head == HEAD_SOFTMAX:
+        _softmax(z, tmp, n, m, ld)
+    elif head == HEAD_LOGISTIC:
+        for j in range(n):
+            if floating is double:
+                mlnn_sigmoid_d(z + j * ld, z + j * ld, m)
+            else:
+                mlnn_sigmoid_f(z + j * ld, z + j * ld, m)
+    elif head == HEAD_EXP:
+        for j in range(n):
+            _exp(z + j * ld, z + j * ld, m)
+
+
 cdef void _forward_block(const floating *XT, const floating *params, const int64_t *lay,
-                         int n_layers, int activation, floating *acts, floating *tmp,
-                         Py_ssize_t m, Py_ssize_t ld, bint logits_last, floating *pre_out,
-                         floating *act_out, Py_ssize_t total, Py_ssize_t r0) noexcept nogil:
+                         int n_layers, int activation, int head, floating *acts,
+                         floating *tmp, Py_ssize_t m, Py_ssize_t ld, bint logits_last,
+                         floating *pre_out, floating *act_out, Py_ssize_t total,
+                         Py_ssize_t r0) noexcept nogil:
     # XT (n_in, m) -> acts: layer l is (width_l, m) at acts + ld * prefix[l];
     # every row (of XT too) is ld elements long, the first m used.
     # logits_last: leave the output layer as logits (training: the backward
@@ -403,7 +437,7 @@ cdef void _forward_block(const floating *XT, const floating *params, const int64
             for j in range(n_out):  # row by row: no work on the padding
                 _activate(out + j * ld, m, activation)
         elif not logits_last:
-            _softmax(out, tmp, n_out, m, ld)
+            _output(out, tmp, n_out, m, ld, head)
         if act_out != NULL:
             _cols_out(out, act_out + total * prefix[l] + r0 * n_out, m, n_out, ld)
         inp = out
@@ -420,6 +454,24 @@ cdef void _backward_block(const floating *XT, const int64_t *y, const floating *
     #   dW_l = act_{l-1} delta_l^T,  db_l = sum over samples of delta_l
     #   delta_{l-1} = (W_l delta_l) * f'(act_{l-1})
     # grads (OUT, params layout, overwritten): this block's un-regularized sums.
+    cdef const int64_t *prefix = lay + 3 * n_layers + 1
+    cdef Py_ssize_t n_out = lay[n_layers]
+    if floating is double:
+        mlnn_softmax_delta_d(acts + ld * prefix[n_layers - 1], y, delta_a, tmp, n_out, m, ld)
+    else:
+        mlnn_softmax_delta_f(acts + ld * prefix[n_layers - 1], y, delta_a, tmp, n_out, m, ld)
+    _backward_layers(XT, params, lay, n_layers, activation, acts, delta_a, delta_b, grads,
+                     m, ld)
+
+
+cdef void _backward_layers(const floating *XT, const floating *params, const int64_t *lay,
+                           int n_layers, int activation, const floating *acts,
+                           floating *delta_a, floating *delta_b, floating *grads,
+                           Py_ssize_t m, Py_ssize_t ld) noexcept nogil:
+    # delta_a (n_out, m) IN: the output error delta_L (overwritten as scratch).
+    #   dW_l = act_{l-1} delta_l^T,  db_l = sum over samples of delta_l
+    #   delta_{l-1} = (W_l delta_l) * f'(act_{l-1})
+    # grads (OUT, params layout, overwritten): this block's un-regularized sums.
     cdef const int64_t *sizes = lay
     cdef const int64_t *w_off = lay + n_layers + 1
     cdef const int64_t *b_off = w_off + n_layers
@@ -427,11 +479,6 @@ cdef void _backward_block(const floating *XT, const int64_t *y, const floating *
     cdef Py_ssize_t l, n_in, n_out
     cdef const floating *inp
     cdef floating *swap
-    n_out = sizes[n_layers]
-    if floating is double:
-        mlnn_softmax_delta_d(acts + ld * prefix[n_layers - 1], y, delta_a, tmp, n_out, m, ld)
-    else:
-        mlnn_softmax_delta_f(acts + ld * prefix[n_layers - 1], y, delta_a, tmp, n_out, m, ld)
     for l in range(n_layers - 1, -1, -1):
         n_in = sizes[l]
         n_out = sizes[l + 1]
@@ -460,7 +507,11 @@ cdef struct Workspace:
 
 
 cdef Workspace _plan(Py_ssize_t n_samples, const int64_t[::1] lay, Py_ssize_t n_chunks):
-    cdef int n_layers = (lay.shape[0] - 1) // 4
+    return _plan_rows(n_samples, &lay[0], (lay.shape[0] - 1) // 4, n_chunks)
+
+
+cdef Workspace _plan_rows(Py_ssize_t n_samples, const int64_t *lay, int n_layers,
+                          Py_ssize_t n_chunks) noexcept nogil:
     cdef Workspace w
     cdef Py_ssize_t l, max_w = 0
     for l in range(1, n_layers + 1):
@@ -499,7 +550,7 @@ cdef inline void _chunk_gradient(const int64_t *y, const floating *params,
     # forward + backward for chunk c; its gradient sums land in its own slot
     cdef Py_ssize_t m = _chunk_rows(w, n_samples, c)
     cdef floating *slot = ws + c * w.stride
-    _forward_block(slot + w.xt_off, params, lay, n_layers, activation,
+    _forward_block(slot + w.xt_off, params, lay, n_layers, activation, HEAD_SOFTMAX,
                    slot + w.act_off, slot + w.tmp_off, m, w.ld, True, NULL, NULL, 0, 0)
     _backward_block(slot + w.xt_off, y + c * w.rows, params, lay, n_layers,
                     activation, slot + w.act_off, slot + w.da_off, slot + w.db_off,
@@ -512,8 +563,11 @@ cdef enum:
 
 cdef Py_ssize_t _reduce(const floating *ws, Workspace *w, const floating *params,
                         floating *grads, const floating *reg_mask, double reg_lambda,
-                        double epsilon, Py_ssize_t p0, Py_ssize_t p1) noexcept nogil:
-    # For p in [p0, p1): grads[p] = sum_c slot_c[p] (chunk order) + reg * W[p].
+                        double denom, double epsilon, Py_ssize_t p0,
+                        Py_ssize_t p1) noexcept nogil:
+    # For p in [p0, p1): grads[p] = (sum_c slot_c[p] (chunk order) + reg * W[p])
+    # / denom.  denom is 1 for the notebook's summed gradient, and the number
+    # (or summed weight) of the samples for the estimators' mean gradient.
     # Tiles of REDUCE_TILE parameters are summed chunk by chunk, so every read
     # of a slot is contiguous; each parameter still adds chunks 0, 1, 2, ...
     # in that order, in double.
@@ -533,7 +587,7 @@ cdef Py_ssize_t _reduce(const floating *ws, Workspace *w, const floating *params
             for p in range(t1 - t0):
                 acc[p] += slot[p]
         for p in range(t0, t1):
-            g = <floating>(acc[p - t0] + reg_lambda * reg_mask[p] * params[p])
+            g = <floating>((acc[p - t0] + reg_lambda * reg_mask[p] * params[p]) / denom)
             grads[p] = g
             new = params[p] - <floating>epsilon * g
             if not (isfinite(g) and isfinite(new)):
@@ -570,12 +624,12 @@ cdef Py_ssize_t _gradient_step(const int64_t *y, floating *params, const int64_t
         for c in prange(w.n_chunks, num_threads=n_threads, schedule='dynamic'):
             _chunk_gradient(y, params, lay, n_layers, activation, ws, w, n_samples, c)
     if n_pblocks == 1:
-        bad = _reduce(ws, w, params, grads, reg_mask, reg_lambda, epsilon, 0, n_params)
+        bad = _reduce(ws, w, params, grads, reg_mask, reg_lambda, 1.0, epsilon, 0, n_params)
         if bad == 0 and update:
             _update(params, grads, epsilon, 0, n_params)
     else:
         for blk in prange(n_pblocks, num_threads=n_threads, schedule='static'):
-            bad += _reduce(ws, w, params, grads, reg_mask, reg_lambda, epsilon,
+            bad += _reduce(ws, w, params, grads, reg_mask, reg_lambda, 1.0, epsilon,
                            blk * pstep, min(n_params, (blk + 1) * pstep))
         if bad == 0 and update:
             for blk in prange(n_pblocks, num_threads=n_threads, schedule='static'):
@@ -713,7 +767,7 @@ cdef tuple _run(const floating[:, ::1] X, const int64_t[::1] y, floating *params
 
 cdef Py_ssize_t _block_forward(const floating *X, const floating *params,
                                const int64_t *lay, int n_layers, int activation,
-                               floating *scratch, Py_ssize_t n_samples, Py_ssize_t blk,
+                               int head, floating *scratch, Py_ssize_t n_samples, Py_ssize_t blk,
                                floating *pre_out, floating *act_out) noexcept nogil:
     # block blk of BLOCK_ROWS samples -> scratch [XT | acts | tmp], every row
     # BLOCK_ROWS long (also for a shorter last block).  Returns how many of
@@ -722,7 +776,7 @@ cdef Py_ssize_t _block_forward(const floating *X, const floating *params,
     cdef Py_ssize_t m = min(BLOCK_ROWS, n_samples - r0)
     cdef Py_ssize_t n_in = lay[0]
     cdef Py_ssize_t bad = _cols_in(X + r0 * n_in, scratch, m, n_in, BLOCK_ROWS)
-    _forward_block(scratch, params, lay, n_layers, activation,
+    _forward_block(scratch, params, lay, n_layers, activation, head,
                    scratch + n_in * BLOCK_ROWS,
                    scratch + n_in * BLOCK_ROWS + BLOCK_ROWS * lay[4 * n_layers + 1],
                    m, BLOCK_ROWS, False, pre_out, act_out, n_samples, r0)
@@ -730,7 +784,7 @@ cdef Py_ssize_t _block_forward(const floating *X, const floating *params,
 
 
 cdef void _block_outputs(const floating *X, const int64_t *y, const floating *params,
-                         const int64_t *lay, int n_layers, int activation,
+                         const int64_t *lay, int n_layers, int activation, int head,
                          floating *scratch, Py_ssize_t n_samples, Py_ssize_t blk,
                          floating *proba, int64_t *labels, double *nll,
                          Py_ssize_t *bad) noexcept nogil:
@@ -745,8 +799,8 @@ cdef void _block_outputs(const floating *X, const int64_t *y, const floating *pa
     cdef double s = 0
     cdef floating *probs
     cdef floating *best
-    cdef Py_ssize_t n_bad = _block_forward(X, params, lay, n_layers, activation, scratch,
-                                           n_samples, blk, NULL, NULL)
+    cdef Py_ssize_t n_bad = _block_forward(X, params, lay, n_layers, activation, head,
+                                           scratch, n_samples, blk, NULL, NULL)
     if bad != NULL:
         bad[blk] = n_bad
     # probs (n_out, m), rows BLOCK_ROWS apart: the last layer of acts
@@ -768,7 +822,7 @@ cdef void _block_outputs(const floating *X, const int64_t *y, const floating *pa
 
 
 cdef void _blocks(const floating[:, ::1] X, const int64_t *y, const floating[::1] params,
-                  const int64_t[::1] lay, int activation, floating *proba,
+                  const int64_t[::1] lay, int activation, int head, floating *proba,
                   int64_t *labels, double *nll, Py_ssize_t *bad, floating *pre_out,
                   floating *act_out, int n_threads) except *:
     # Shared driver of forward / predict / predict_proba / loss: fixed blocks
@@ -789,20 +843,20 @@ cdef void _blocks(const floating[:, ::1] X, const int64_t *y, const floating[::1
             for blk in range(n_blocks):
                 if fwd:
                     _block_forward(&X[0, 0], &params[0], &lay[0], n_layers, activation,
-                                   &scratch[0], n_samples, blk, pre_out, act_out)
+                                   head, &scratch[0], n_samples, blk, pre_out, act_out)
                 else:
                     _block_outputs(&X[0, 0], y, &params[0], &lay[0], n_layers,
-                                   activation, &scratch[0], n_samples, blk, proba,
+                                   activation, head, &scratch[0], n_samples, blk, proba,
                                    labels, nll, bad)
         else:
             for blk in prange(n_blocks, num_threads=n_threads, schedule='static'):
                 if fwd:
                     _block_forward(&X[0, 0], &params[0], &lay[0], n_layers, activation,
-                                   &scratch[threadid() * per_thread], n_samples, blk,
+                                   head, &scratch[threadid() * per_thread], n_samples, blk,
                                    pre_out, act_out)
                 else:
                     _block_outputs(&X[0, 0], y, &params[0], &lay[0], n_layers,
-                                   activation, &scratch[threadid() * per_thread],
+                                   activation, head, &scratch[threadid() * per_thread],
                                    n_samples, blk, proba, labels, nll, bad)
 
 
@@ -812,7 +866,7 @@ def _n_blocks(Py_ssize_t n_samples):
 
 def forward(const floating[:, ::1] X, const floating[::1] params,
             const int64_t[::1] lay, int activation, floating[::1] pre_acts,
-            floating[::1] acts, int n_threads):
+            floating[::1] acts, int n_threads, int head=HEAD_SOFTMAX):
     """Forward pass storing every layer.
 
     X (n_samples, n_in) IN; params IN; lay IN;
@@ -823,14 +877,15 @@ def forward(const floating[:, ::1] X, const floating[::1] params,
     if pre_acts.shape[0] != acts.shape[0] or acts.shape[0] != X.shape[0] * lay[lay.shape[0] - 1]:
         raise ValueError("pre_acts and acts must have n_samples * sum(widths) entries")
     if X.shape[0]:
-        _blocks(X, NULL, params, lay, activation, NULL, NULL, NULL, NULL, &pre_acts[0],
+        _blocks(X, NULL, params, lay, activation, head, NULL, NULL, NULL, NULL, &pre_acts[0],
                 &acts[0], n_threads)
 
 
 def predict_proba(const floating[:, ::1] X, const floating[::1] params,
                   const int64_t[::1] lay, int activation, floating[:, ::1] proba,
-                  int n_threads):
-    """Softmax output.  X (n_samples, n_in) IN -> proba (n_samples, n_out) OUT.
+                  int n_threads, int head=HEAD_SOFTMAX):
+    """The output layer's act (softmax unless ``head`` says otherwise).
+    X (n_samples, n_in) IN -> proba (n_samples, n_out) OUT.
 
     Returns how many entries of X are NaN or inf (the outputs of their rows
     are meaningless; the caller raises).
@@ -840,7 +895,7 @@ def predict_proba(const floating[:, ::1] X, const floating[::1] params,
         raise ValueError("proba must have shape (n_samples, n_out)")
     cdef Py_ssize_t[::1] bad = np.zeros(_n_blocks(X.shape[0]), dtype=np.intp)
     if X.shape[0]:
-        _blocks(X, NULL, params, lay, activation, &proba[0, 0], NULL, NULL, &bad[0],
+        _blocks(X, NULL, params, lay, activation, head, &proba[0, 0], NULL, NULL, &bad[0],
                 NULL, NULL, n_threads)
     return int(np.sum(bad))
 
@@ -860,8 +915,8 @@ def predict(const floating[:, ::1] X, const floating[::1] params,
         raise ValueError("labels must have shape (n_samples,)")
     cdef Py_ssize_t[::1] bad = np.zeros(_n_blocks(X.shape[0]), dtype=np.intp)
     if X.shape[0]:
-        _blocks(X, NULL, params, lay, activation, NULL, &labels[0], NULL, &bad[0], NULL,
-                NULL, n_threads)
+        _blocks(X, NULL, params, lay, activation, HEAD_SOFTMAX, NULL, &labels[0], NULL,
+                &bad[0], NULL, NULL, n_threads)
     return int(np.sum(bad))
 
 
@@ -889,11 +944,420 @@ def loss(const floating[:, ::1] X, const int64_t[::1] y, const floating[::1] par
             raise ValueError("labels must have shape (n_samples,)")
         lab = &labels[0]
     cdef double[::1] nll = np.zeros(n_blocks)
-    _blocks(X, &y[0], params, lay, activation, NULL, lab, &nll[0], NULL, NULL, NULL,
-            n_threads)
+    _blocks(X, &y[0], params, lay, activation, HEAD_SOFTMAX, NULL, lab, &nll[0], NULL, NULL,
+            NULL, n_threads)
     for blk in range(n_blocks):
         total += nll[blk]
     for l in range(n_layers):
         sq += _dot(&params[lay[n_layers + 1 + l]], &params[lay[n_layers + 1 + l]],
                    lay[l] * lay[l + 1])
     return (total + reg_lambda / 2 * sq) / n_samples
+
+
+
+# ---------------------------------------------------------------------------
+# The estimators: output heads, sample weights, mean gradients, and whole
+# epochs of mini-batches with the optimizer step (mirrored by
+# mlnn._reference.head_loss / loss_grad / epoch)
+# ---------------------------------------------------------------------------
+
+cdef struct Source:
+    # Where a batch's rows come from.  Batch row i is sample order[r0 + i]
+    # (r0 + i when order is NULL) of either a dense X (n_samples, n_in),
+    # row-major, or a CSR matrix (data, indices, indptr).  Its targets are
+    # Y[sample] (n_out,), row-major, and its weight sw[sample] (1 when sw is
+    # NULL).  void pointers: the arrays have the model's dtype.
+    const void *X
+    const void *data
+    const int32_t *indices
+    const int64_t *indptr
+    const void *Y
+    const void *sw
+    const int64_t *order
+
+
+cdef inline Py_ssize_t _sample(Source *src, Py_ssize_t r) noexcept nogil:
+    return src.order[r] if src.order != NULL else r
+
+
+cdef void _load_rows(Source *src, floating *XT, Py_ssize_t r0, Py_ssize_t m,
+                     Py_ssize_t n_in, Py_ssize_t ld) noexcept nogil:
+    # batch rows r0 .. r0 + m -> XT (n_in, m), rows ld apart (feature-major)
+    cdef const floating *X = <const floating *>src.X
+    cdef const floating *data = <const floating *>src.data
+    cdef const floating *row
+    cdef Py_ssize_t i, k, s, p
+    if X != NULL and src.order == NULL:
+        _cols_in(X + r0 * n_in, XT, m, n_in, ld)
+    elif X != NULL:
+        for i in range(m):
+            row = X + _sample(src, r0 + i) * n_in
+            for k in range(n_in):
+                XT[k * ld + i] = row[k]
+    else:
+        for k in range(n_in):
+            memset(XT + k * ld, 0, m * sizeof(floating))
+        for i in range(m):
+            s = _sample(src, r0 + i)
+            for p in range(src.indptr[s], src.indptr[s + 1]):
+                XT[src.indices[p] * ld + i] = data[p]
+
+
+cdef double _output_delta(Source *src, floating *z, floating *delta, floating *tmp,
+                          Py_ssize_t r0, Py_ssize_t m, Py_ssize_t ld, Py_ssize_t n_out,
+                          int head) noexcept nogil:
+    # z (n_out, m) IN: the output layer's pre_act -> OUT: its act.
+    # delta (n_out, m) OUT: (act - Y) * sw, the output error.
+    # Returns the batch rows' data loss summed over samples, weighted and
+    # not yet divided: sum_i sw_i l_i with l_i the per-sample loss of the
+    # head (the squared error without its 1/2 and 1/n_out).  Probabilities
+    # are clipped to [eps, 1 - eps] of the dtype before the log, as
+    # scikit-learn's log-losses do.
+    cdef const floating *Y = <const floating *>src.Y
+    cdef const floating *sw = <const floating *>src.sw
+    cdef floating eps = FLT_EPSILON if floating is float else DBL_EPSILON
+    cdef floating p, t, d
+    cdef double w, li, total = 0
+    cdef Py_ssize_t i, j, s
+    _output(z, tmp, n_out, m, ld, head)
+    for i in range(m):
+        s = _sample(src, r0 + i)
+        w = 1.0 if sw == NULL else sw[s]
+        li = 0
+        for j in range(n_out):
+            p = z[j * ld + i]
+            t = Y[s * n_out + j]
+            d = p - t
+            delta[j * ld + i] = d if sw == NULL else <floating>(d * sw[s])
+            if head == HEAD_SOFTMAX or head == HEAD_LOGISTIC:
+                p = min(max(p, eps), 1 - eps)
+                if t != 0:
+                    li -= t * log(p)
+                if head == HEAD_LOGISTIC and t != 1:
+                    li -= (1 - t) * log(1 - p)
+            elif head == HEAD_IDENTITY:
+                li += <double>d * d
+            else:  # exp: half Poisson deviance, y log(y / p) - y + p
+                if t > 0:
+                    li += t * log(<double>t / p)
+                li += <double>p - t
+        total += w * li
+    return total
+
+
+cdef double _chunk_mean_grad(Source *src, const floating *params, const int64_t *lay,
+                             int n_layers, int activation, int head, floating *ws,
+                             Workspace *w, Py_ssize_t b0, Py_ssize_t m_batch,
+                             Py_ssize_t c) noexcept nogil:
+    # Forward + backward for chunk c of the batch starting at row b0 of the
+    # source; its gradient sums land in its own slot.  Returns its data loss.
+    cdef Py_ssize_t m = min(w.rows, m_batch - c * w.rows)
+    cdef Py_ssize_t r0 = b0 + c * w.rows
+    cdef floating *slot = ws + c * w.stride
+    cdef double loss
+    _load_rows(src, slot + w.xt_off, r0, m, lay[0], w.ld)
+    _forward_block(slot + w.xt_off, params, lay, n_layers, activation, head,
+                   slot + w.act_off, slot + w.tmp_off, m, w.ld, True, NULL, NULL, 0, 0)
+    loss = _output_delta(src, slot + w.act_off + w.ld * lay[3 * n_layers + n_layers],
+                         slot + w.da_off, slot + w.tmp_off, r0, m, w.ld, lay[n_layers], head)
+    _backward_layers(slot + w.xt_off, params, lay, n_layers, activation, slot + w.act_off,
+                     slot + w.da_off, slot + w.db_off, slot, m, w.ld)
+    return loss
+
+
+cdef double _batch_loss_grad(Source *src, const floating *params, const int64_t *lay,
+                             int n_layers, int activation, int head, double alpha,
+                             floating *ws, double *chunk_loss, Py_ssize_t n_chunks,
+                             floating *grads, const floating *reg_mask, Py_ssize_t b0,
+                             Py_ssize_t m_batch, int n_threads) noexcept nogil:
+    # The loss and mean gradient (grads OUT) of batch rows b0 .. b0 + m_batch,
+    # as mlnn._reference.loss_grad: with s the summed sample weight,
+    #   loss = data loss / s + (alpha / 2) * sum ||W||^2 / s
+    #   grads = (sum_i dL_i + alpha * W) / s
+    # Chunks of the batch are cut by its size alone (n_chunks), so the
+    # result does not depend on n_threads.
+    cdef Workspace w = _plan_rows(m_batch, lay, n_layers, n_chunks)
+    cdef const floating *sw = <const floating *>src.sw
+    cdef Py_ssize_t n_params = w.n_params
+    cdef Py_ssize_t n_pblocks = n_threads if n_params >= 16384 else 1
+    cdef Py_ssize_t pstep = (n_params + n_pblocks - 1) // n_pblocks
+    cdef Py_ssize_t c, i, l, blk
+    cdef double s = 0, sq = 0, data = 0, loss
+    if sw == NULL:
+        s = m_batch
+    else:
+        for i in range(m_batch):
+            s += sw[_sample(src, b0 + i)]
+    for l in range(n_layers):
+        sq += _dot(params + lay[n_layers + 1 + l], params + lay[n_layers + 1 + l],
+                   lay[l] * lay[l + 1])
+    if n_threads == 1 or w.n_chunks == 1:
+        for c in range(w.n_chunks):
+            chunk_loss[c] = _chunk_mean_grad(src, params, lay, n_layers, activation, head,
+                                             ws, &w, b0, m_batch, c)
+    else:
+        for c in prange(w.n_chunks, num_threads=n_threads, schedule='dynamic'):
+            chunk_loss[c] = _chunk_mean_grad(src, params, lay, n_layers, activation, head,
+                                             ws, &w, b0, m_batch, c)
+    for c in range(w.n_chunks):
+        data = data + chunk_loss[c]
+    if head == HEAD_IDENTITY:
+        loss = 0.5 * (data / s) / lay[n_layers]
+    else:
+        loss = data / s
+    loss = loss + (0.5 * alpha) * sq / s
+    if n_pblocks == 1:
+        _reduce(ws, &w, params, grads, reg_mask, alpha, s, 0.0, 0, n_params)
+    else:
+        for blk in prange(n_pblocks, num_threads=n_threads, schedule='static'):
+            _reduce(ws, &w, params, grads, reg_mask, alpha, s, 0.0, blk * pstep,
+                    min(n_params, (blk + 1) * pstep))
+    return loss
+
+
+cdef void _sgd_step(floating *params, const floating *grads, floating *velocity,
+                    double learning_rate, double momentum, bint nesterov,
+                    Py_ssize_t p0, Py_ssize_t p1) noexcept nogil:
+    # v = momentum * v - lr * g;  params += v, or with Nesterov
+    # params += momentum * v - lr * g  (scikit-learn's SGDOptimizer, in the
+    # model's dtype)
+    cdef floating mu = <floating>momentum, lr = <floating>learning_rate
+    cdef Py_ssize_t p
+    for p in range(p0, p1):
+        velocity[p] = mu * velocity[p] - lr * grads[p]
+        if nesterov:
+            params[p] = params[p] + (mu * velocity[p] - lr * grads[p])
+        else:
+            params[p] = params[p] + velocity[p]
+
+
+cdef void _adam_step(floating *params, const floating *grads, floating *m, floating *v,
+                     double lr_t, double beta_1, double beta_2, double epsilon,
+                     Py_ssize_t p0, Py_ssize_t p1) noexcept nogil:
+    # m = b1 m + (1 - b1) g;  v = b2 v + (1 - b2) g^2;
+    # params += -lr_t m / (sqrt(v) + eps), the step in double (as NumPy
+    # computes it with a float64 lr_t) and the moments in the model's dtype
+    cdef floating b1 = <floating>beta_1, b2 = <floating>beta_2
+    cdef floating c1 = <floating>(1 - beta_1), c2 = <floating>(1 - beta_2)
+    cdef floating eps = <floating>epsilon, g
+    cdef Py_ssize_t p
+    for p in range(p0, p1):
+        g = grads[p]
+        m[p] = b1 * m[p] + c1 * g
+        v[p] = b2 * v[p] + c2 * (g * g)
+        if floating is double:
+            params[p] = params[p] + (-lr_t * m[p]) / (sqrt(v[p]) + eps)
+        else:
+            params[p] = <floating>(<double>params[p]
+                                   + (-lr_t * m[p]) / <double>(<floating>sqrt(v[p]) + eps))
+
+
+cdef Py_ssize_t _epoch_run(Source *src, floating *params, const int64_t *lay,
+                           int n_layers, int activation, int head, double alpha,
+                           Py_ssize_t n_samples, Py_ssize_t batch_size,
+                           Py_ssize_t chunks_full, Py_ssize_t chunks_last, int solver,
+                           const double *hyper, floating *state, Py_ssize_t step,
+                           floating *ws, double *chunk_loss, floating *grads,
+                           const floating *reg_mask, int n_threads,
+                           double *total) noexcept nogil:
+    # Every batch of the epoch: loss and mean gradient, then the solver's
+    # step on params and state.  Returns Adam's step count after the epoch.
+    cdef Py_ssize_t n_params = lay[3 * n_layers] + lay[n_layers]
+    cdef Py_ssize_t n_pblocks = n_threads if n_params >= 16384 else 1
+    cdef Py_ssize_t pstep = (n_params + n_pblocks - 1) // n_pblocks
+    cdef Py_ssize_t b0, m_b, blk
+    cdef double loss, lr_t = 0
+    b0 = 0
+    while b0 < n_samples:
+        m_b = min(batch_size, n_samples - b0)
+        loss = _batch_loss_grad(src, params, lay, n_layers, activation, head, alpha, ws,
+                                chunk_loss, chunks_full if m_b == batch_size else chunks_last,
+                                grads, reg_mask, b0, m_b, n_threads)
+        total[0] += loss * m_b
+        step += 1
+        if solver == SOLVER_ADAM:
+            lr_t = hyper[0] * sqrt(1 - pow(hyper[2], <double>step)) / (1 - pow(hyper[1], <double>step))
+        if n_pblocks == 1:
+            _solver_step(params, grads, state, n_params, solver, hyper, lr_t, 0, n_params)
+        else:
+            for blk in prange(n_pblocks, num_threads=n_threads, schedule='static'):
+                _solver_step(params, grads, state, n_params, solver, hyper, lr_t,
+                             blk * pstep, min(n_params, (blk + 1) * pstep))
+        b0 += m_b
+    return step
+
+
+cdef inline void _solver_step(floating *params, const floating *grads, floating *state,
+                              Py_ssize_t n_params, int solver, const double *hyper,
+                              double lr_t, Py_ssize_t p0, Py_ssize_t p1) noexcept nogil:
+    if solver == SOLVER_SGD:
+        _sgd_step(params, grads, state, hyper[0], hyper[1], hyper[2] != 0, p0, p1)
+    else:
+        _adam_step(params, grads, state, state + n_params, lr_t, hyper[1], hyper[2],
+                   hyper[3], p0, p1)
+
+
+cdef tuple _source(X, Y, sample_weight, Py_ssize_t n_in, Py_ssize_t n_out, dtype, Source *src):
+    """Check the arrays of a training call and point src at them.
+
+    Returns the arrays src points into (kept alive by the caller).  X is a
+    C-contiguous 2-D array or a scipy.sparse CSR matrix, in ``dtype``.
+    """
+    src.X = src.data = src.Y = src.sw = NULL
+    src.indices = NULL
+    src.indptr = NULL
+    src.order = NULL
+    if isinstance(X, np.ndarray):
+        if X.dtype != dtype or X.ndim != 2 or not X.flags.c_contiguous:
+            raise ValueError(f"X must be a C-contiguous 2-D {np.dtype(dtype).name} array")
+        if X.shape[1] != n_in:
+            raise ValueError(f"X must have {n_in} columns, got {X.shape[1]}")
+        keep = (X,)
+        if X.size:
+            src.X = <const void *><size_t>X.ctypes.data
+        n_samples = X.shape[0]
+    elif getattr(X, "format", None) == "csr":
+        if X.dtype != dtype or X.shape[1] != n_in:
+            raise ValueError(f"X must be a CSR matrix of {np.dtype(dtype).name} with "
+                             f"{n_in} columns")
+        data = np.ascontiguousarray(X.data)
+        indices = np.ascontiguousarray(X.indices, dtype=np.int32)
+        indptr = np.ascontiguousarray(X.indptr, dtype=np.int64)
+        n_samples = X.shape[0]
+        if indptr.shape[0] != n_samples + 1 or indptr[n_samples] > data.shape[0] or (
+                indices.shape[0] and (indices.min() < 0 or indices.max() >= n_in)):
+            raise ValueError("X is not a valid CSR matrix")
+        if np.any(np.diff(indptr) < 0) or indptr[0] != 0:
+            raise ValueError("X is not a valid CSR matrix")
+        keep = (data, indices, indptr)
+        # a dummy element keeps the pointers valid for a matrix without entries
+        if data.shape[0] == 0:
+            data, indices = np.zeros(1, dtype), np.zeros(1, np.int32)
+            keep = (data, indices, indptr)
+        src.data = <const void *><size_t>data.ctypes.data
+        src.indices = <const int32_t *><size_t>indices.ctypes.data
+        src.indptr = <const int64_t *><size_t>indptr.ctypes.data
+    else:
+        raise TypeError("X must be a numpy array or a scipy.sparse CSR matrix")
+    if not (isinstance(Y, np.ndarray) and Y.dtype == dtype and Y.flags.c_contiguous
+            and Y.shape == (n_samples, n_out)):
+        raise ValueError(f"Y must be a C-contiguous {np.dtype(dtype).name} array of shape "
+                         f"({n_samples}, {n_out})")
+    src.Y = <const void *><size_t>Y.ctypes.data
+    keep += (Y,)
+    if sample_weight is not None:
+        if not (isinstance(sample_weight, np.ndarray) and sample_weight.dtype == dtype
+                and sample_weight.flags.c_contiguous
+                and sample_weight.shape == (n_samples,)):
+            raise ValueError(f"sample_weight must be a C-contiguous {np.dtype(dtype).name} "
+                             f"array of shape ({n_samples},)")
+        src.sw = <const void *><size_t>sample_weight.ctypes.data
+        keep += (sample_weight,)
+    return keep, n_samples
+
+
+def _check_model(params, lay, grads, n_threads, head, activation):
+    n_layers = (lay.shape[0] - 1) // 4
+    if n_threads < 1:
+        raise ValueError(f"n_threads must be >= 1, got {n_threads}")
+    if n_layers < 1 or lay.shape[0] != 4 * n_layers + 2:
+        raise ValueError("lay must come from mlnn._spec.layout")
+    if params.shape[0] != lay[3 * n_layers] + lay[n_layers]:
+        raise ValueError("params does not match lay")
+    if grads.shape[0] != params.shape[0]:
+        raise ValueError("grads must have the shape of params")
+    if head not in (HEAD_SOFTMAX, HEAD_LOGISTIC, HEAD_IDENTITY, HEAD_EXP):
+        raise ValueError(f"unknown head code {head}")
+    if activation not in (ACT_TANH, ACT_RELU, ACT_SIGMOID, ACT_IDENTITY):
+        raise ValueError(f"unknown activation code {activation}")
+    return n_layers
+
+
+def _n_batch_chunks(Py_ssize_t n_rows, Py_ssize_t n_chunks):
+    return max(1, min(n_chunks, n_rows))
+
+
+def loss_grad(X, Y, sample_weight, const floating[::1] params, const int64_t[::1] lay,
+              int activation, int head, double alpha, floating[::1] grads,
+              Py_ssize_t n_chunks, int n_threads):
+    """The estimators' loss and mean gradient on all rows (L-BFGS).
+
+    X (n_samples, n_in) C-contiguous array or CSR matrix IN; Y (n_samples,
+    n_out) IN; sample_weight (n_samples,) or None IN (all in the dtype of
+    params); params, lay IN; grads (n_params,) OUT.  n_chunks IN: how the
+    rows are cut (mlnn._core.n_chunks), which fixes the summation order.
+    Returns the loss.  See mlnn._reference.loss_grad for the formulas.
+    """
+    cdef int n_layers = _check_model(params, lay, grads, n_threads, head, activation)
+    cdef Source src
+    cdef Py_ssize_t n_samples
+    dtype = np.float32 if floating is float else np.float64
+    keep, n_samples = _source(X, Y, sample_weight, lay[0], lay[n_layers], dtype, &src)
+    if n_samples == 0:
+        raise ValueError("X must have at least one row")
+    cdef Workspace w = _plan(n_samples, lay, n_chunks)
+    cdef floating[::1] ws = _aligned_zeros(w.n_chunks * w.stride, dtype)
+    cdef floating[::1] reg_mask = _reg_mask(lay, w.n_params, dtype)
+    cdef double[::1] chunk_loss = np.zeros(w.n_chunks)
+    cdef double loss
+    with nogil:
+        loss = _batch_loss_grad(&src, &params[0], &lay[0], n_layers, activation, head,
+                                alpha, &ws[0], &chunk_loss[0], w.n_chunks, &grads[0],
+                                &reg_mask[0], 0, n_samples, n_threads)
+    return loss
+
+
+def epoch(X, Y, sample_weight, const int64_t[::1] order, Py_ssize_t batch_size,
+          floating[::1] params, const int64_t[::1] lay, int activation, int head,
+          double alpha, int solver, const double[::1] hyper, floating[:, ::1] state,
+          Py_ssize_t step, Py_ssize_t n_chunks, int n_threads):
+    """One epoch of mini-batch training, in place, in one call without the GIL.
+
+    X, Y, sample_weight IN as for ``loss_grad``; order (n_samples,) IN: the
+    epoch's permutation of the sample indices; batches are its consecutive
+    slices of batch_size rows, the last one shorter.  params IN/OUT;
+    state (1 or 2, n_params) IN/OUT: SGD's velocity, or Adam's moments;
+    hyper IN: [learning_rate, momentum, nesterov] for SGD,
+    [learning_rate_init, beta_1, beta_2, epsilon] for Adam; step IN: Adam's
+    batch count before the epoch.  n_chunks: the chunks of a full batch
+    (mlnn._core.n_chunks(batch_size)); a shorter last batch is cut into as
+    many as its rows allow.
+    Returns (sum over batches of batch loss * batch rows, step after the
+    epoch).  See mlnn._reference.epoch.
+    """
+    cdef floating[::1] grads = np.empty_like(np.asarray(params))
+    cdef int n_layers = _check_model(params, lay, grads, n_threads, head, activation)
+    cdef Source src
+    cdef Py_ssize_t n_samples
+    dtype = np.float32 if floating is float else np.float64
+    keep, n_samples = _source(X, Y, sample_weight, lay[0], lay[n_layers], dtype, &src)
+    if order.shape[0] != n_samples:
+        raise ValueError(f"order must have {n_samples} entries, got {order.shape[0]}")
+    if n_samples and (np.min(order) < 0 or np.max(order) >= n_samples):
+        raise ValueError("order must hold row indices of X")
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    if solver not in (SOLVER_SGD, SOLVER_ADAM):
+        raise ValueError(f"unknown solver code {solver}")
+    if hyper.shape[0] < (3 if solver == SOLVER_SGD else 4):
+        raise ValueError("hyper is too short for the solver")
+    if state.shape[0] != (1 if solver == SOLVER_SGD else 2) or state.shape[1] != params.shape[0]:
+        raise ValueError("state must have shape (1, n_params) for SGD, (2, n_params) for Adam")
+    if n_samples == 0:
+        return 0.0, step
+    batch_size = min(batch_size, n_samples)
+    cdef Py_ssize_t last = n_samples - (n_samples - 1) // batch_size * batch_size
+    cdef Py_ssize_t chunks_full = _n_batch_chunks(batch_size, n_chunks)
+    cdef Py_ssize_t chunks_last = min(chunks_full, max(1, last * chunks_full // batch_size))
+    cdef Workspace w = _plan(batch_size, lay, chunks_full)
+    cdef floating[::1] ws = _aligned_zeros(w.n_chunks * w.stride, dtype)
+    cdef floating[::1] reg_mask = _reg_mask(lay, w.n_params, dtype)
+    cdef double[::1] chunk_loss = np.zeros(w.n_chunks)
+    cdef double total = 0
+    src.order = &order[0]
+    with nogil:
+        step = _epoch_run(&src, &params[0], &lay[0], n_layers, activation, head, alpha,
+                          n_samples, batch_size, chunks_full, chunks_last, solver, &hyper[0],
+                          &state[0, 0], step, &ws[0], &chunk_loss[0], &grads[0],
+                          &reg_mask[0], n_threads, &total)
+    return total, step

@@ -6,9 +6,9 @@ Arguments a kernel writes into (marked OUT) are written here too.  The thread
 and chunk arguments, and the compiled train's scratch ``ws``, are accepted and
 ignored: NumPy decides its own threads and allocates its own temporaries.
 
-Layout (shared with the kernels, built by ``mlnn._core.layout``): ``params``
-is one flat vector ``[W1, b1, W2, b2, ...]``; ``lay`` holds the sizes and the
-offsets of each W and b in it.  Activations are stored per layer as
+Layout (shared with the kernels, built by ``mlnn._spec.layout``): ``params``
+is one flat vector ``[W1, ..., WL, b1, ..., bL]``; ``lay`` holds the sizes and
+the offsets of each W and b in it.  Activations are stored per layer as
 (n_samples, width) blocks, one after the other.
 
 The backward pass reads like the notebook's equations: for the notebook's
@@ -18,29 +18,9 @@ its delta3, ``delta[1]`` its delta2, and ``dW[l]`` its dW(l+1).
 
 import numpy as np
 
-ACTIVATIONS = {"tanh": 0, "relu": 1, "sigmoid": 2}
+from mlnn._spec import ACTIVATIONS, HEADS, SOLVERS, unpack_layout, weights  # noqa: F401
 
-
-def unpack_layout(lay):
-    """sizes, w_off, b_off, prefix from the ``lay`` vector."""
-    n_layers = (len(lay) - 1) // 4
-    sizes = lay[: n_layers + 1]
-    w_off = lay[n_layers + 1: 2 * n_layers + 1]
-    b_off = lay[2 * n_layers + 1: 3 * n_layers + 1]
-    prefix = lay[3 * n_layers + 1:]
-    return sizes, w_off, b_off, prefix
-
-
-def weights(params, lay):
-    """Views (W_l, b_l) into params; W_l (n_in, n_out), b_l (n_out,)."""
-    sizes, w_off, b_off, _ = unpack_layout(lay)
-    out = []
-    for l in range(len(sizes) - 1):
-        n_in, n_out = sizes[l], sizes[l + 1]
-        W = params[w_off[l]: w_off[l] + n_in * n_out].reshape(n_in, n_out)
-        b = params[b_off[l]: b_off[l] + n_out]
-        out.append((W, b))
-    return out
+HEAD_SOFTMAX = HEADS["softmax"]
 
 
 def activate(pre_act, activation):
@@ -49,6 +29,8 @@ def activate(pre_act, activation):
         return np.tanh(pre_act)
     if activation == ACTIVATIONS["sigmoid"]:
         return 1 / (1 + np.exp(-pre_act))
+    if activation == ACTIVATIONS["identity"]:
+        return pre_act
     # relu; np.where keeps NaN as NaN, like the kernel
     return np.where(pre_act < 0, 0, pre_act).astype(pre_act.dtype)
 
@@ -59,6 +41,8 @@ def activation_grad(act, activation):
         return 1 - act * act
     if activation == ACTIVATIONS["sigmoid"]:
         return act * (1 - act)
+    if activation == ACTIVATIONS["identity"]:
+        return np.ones_like(act)
     return (act > 0).astype(act.dtype)
 
 
@@ -69,23 +53,35 @@ def softmax(pre_act):
     return e / e.sum(axis=1, keepdims=True)
 
 
-def _forward_layers(X, params, lay, activation):
+def output(pre_act, head):
+    """The output layer's act from its pre_act, for an output head."""
+    if head == HEADS["softmax"]:
+        return softmax(pre_act)
+    if head == HEADS["logistic"]:
+        return 1 / (1 + np.exp(-pre_act))
+    if head == HEADS["exp"]:
+        return np.exp(pre_act)
+    return pre_act
+
+
+def _forward_layers(X, params, lay, activation, head=HEAD_SOFTMAX):
     # -> lists pre_act[l], act[l] for l = 0..L-1 (the notebook's pre_act1.., act1..)
+    # X may be a scipy.sparse CSR matrix: X @ W is then a sparse product
     pre_act, act = [], []
     a = X
     layers = weights(params, lay)
     for l, (W, b) in enumerate(layers):
-        z = a @ W + b                       # a (n, n_in) @ W (n_in, n_out) + b
-        a = softmax(z) if l == len(layers) - 1 else activate(z, activation)
+        z = np.asarray(a @ W) + b           # a (n, n_in) @ W (n_in, n_out) + b
+        a = output(z, head) if l == len(layers) - 1 else activate(z, activation)
         pre_act.append(z)
         act.append(a)
     return pre_act, act
 
 
-def forward(X, params, lay, activation, pre_acts, acts, n_threads):
+def forward(X, params, lay, activation, pre_acts, acts, n_threads, head=HEAD_SOFTMAX):
     """Forward pass storing every layer into pre_acts, acts (OUT, flat)."""
     n_samples = X.shape[0]
-    pre_act, act = _forward_layers(X, params, lay, activation)
+    pre_act, act = _forward_layers(X, params, lay, activation, head)
     _, _, _, prefix = unpack_layout(lay)
     for l in range(len(pre_act)):
         start, stop = n_samples * prefix[l], n_samples * prefix[l + 1]
@@ -93,14 +89,19 @@ def forward(X, params, lay, activation, pre_acts, acts, n_threads):
         acts[start:stop] = act[l].ravel()
 
 
-def predict_proba(X, params, lay, activation, proba, n_threads):
-    """Softmax output into proba (n_samples, n_out) (OUT).
+def predict_proba(X, params, lay, activation, proba, n_threads, head=HEAD_SOFTMAX):
+    """The output layer's act (softmax by default) into proba (n_samples, n_out) (OUT).
 
     Returns how many entries of X are NaN or inf.
     """
     with np.errstate(invalid="ignore", over="ignore"):
-        proba[...] = _forward_layers(X, params, lay, activation)[1][-1]
-    return int(np.count_nonzero(~np.isfinite(X)))
+        proba[...] = _forward_layers(X, params, lay, activation, head)[1][-1]
+    return _count_nonfinite(X)
+
+
+def _count_nonfinite(X):
+    data = X.data if hasattr(X, "tocsr") else X
+    return int(np.count_nonzero(~np.isfinite(data)))
 
 
 def _argmax_into(probs, labels):
@@ -115,7 +116,7 @@ def predict(X, params, lay, activation, labels, n_threads):
     """
     with np.errstate(invalid="ignore", over="ignore"):
         _argmax_into(_forward_layers(X, params, lay, activation)[1][-1], labels)
-    return int(np.count_nonzero(~np.isfinite(X)))
+    return _count_nonfinite(X)
 
 
 def loss(X, y, params, lay, activation, reg_lambda, n_threads, labels=None):
@@ -182,3 +183,116 @@ def train(X, y, params, lay, activation, reg_lambda, epsilon, num_pass, grads,
             return done, bad
         params[...] = new
     return num_pass, 0
+
+
+# ---------------------------------------------------------------------------
+# The estimators' maths: output heads, sample weights, mean gradients
+# ---------------------------------------------------------------------------
+
+def head_loss(act_out, Y, sample_weight, head):
+    """The data term of the loss: a (weighted) mean over samples.
+
+    act_out, Y (n_samples, n_out); sample_weight (n_samples,) or None.
+    Probabilities are clipped to [eps, 1 - eps] (eps of their dtype) before
+    the log, as scikit-learn does.
+    """
+    w = np.ones(len(Y)) if sample_weight is None else np.asarray(sample_weight, np.float64)
+    Y = Y.astype(np.float64)
+    p = act_out.astype(np.float64)
+    if head in (HEADS["softmax"], HEADS["logistic"]):
+        eps = np.finfo(act_out.dtype).eps
+        p = np.clip(p, eps, 1 - eps)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            per = np.where(Y != 0, Y * np.log(p), 0.0)
+            if head == HEADS["logistic"]:
+                per += np.where(Y != 1, (1 - Y) * np.log(1 - p), 0.0)
+        return float(-(w @ per).sum() / w.sum())
+    if head == HEADS["identity"]:
+        return float(0.5 * (w @ (Y - p) ** 2).mean() / w.sum())
+    # exp: half Poisson deviance, y log(y / p) - y + p (y log y = 0 at y = 0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        per = np.where(Y > 0, Y * np.log(Y / p), 0.0) - Y + p
+    return float((w @ per).sum() / w.sum())
+
+
+def loss_grad(X, Y, sample_weight, params, lay, activation, head, alpha, grads,
+              n_chunks, n_threads):
+    """The estimators' loss and its gradient (scikit-learn's ``_backprop``).
+
+    X (n_samples, n_in), dense or CSR, IN; Y (n_samples, n_out) IN: one-hot
+    labels, a label indicator or regression targets; sample_weight
+    (n_samples,) or None IN.  With s = sum of sample weights (n_samples
+    without them):
+
+        loss = head_loss + alpha / 2 * sum_l ||W_l||^2 / s
+        delta_L = (act_L - Y) * sample_weight
+        dW_l = (act_{l-1}^T delta_l + alpha * W_l) / s,  db_l = sum_i delta_l / s
+
+    grads (OUT, params layout).  Returns the loss.
+    """
+    _, act = _forward_layers(X, params, lay, activation, head)
+    layers = weights(params, lay)
+    dgrads = weights(grads, lay)
+    s = X.shape[0] if sample_weight is None else float(np.sum(sample_weight, dtype=np.float64))
+    sq = sum(np.sum(np.square(W), dtype=np.float64) for W, _ in layers)
+    loss = head_loss(act[-1], Y, sample_weight, head) + 0.5 * alpha * sq / s
+    delta = act[-1] - Y
+    if sample_weight is not None:
+        delta = delta * sample_weight[:, None]
+    for l in range(len(layers) - 1, -1, -1):
+        a_in = X if l == 0 else act[l - 1]
+        W, _ = layers[l]
+        dW, db = dgrads[l]
+        dW[...] = (np.asarray(a_in.T @ delta) + alpha * W) / s
+        db[...] = delta.sum(axis=0, dtype=np.float64) / s
+        if l > 0:
+            delta = (delta @ W.T) * activation_grad(a_in, activation)
+    return loss
+
+
+def epoch(X, Y, sample_weight, order, batch_size, params, lay, activation, head, alpha,
+          solver, hyper, state, step, n_chunks, n_threads):
+    """One epoch of mini-batch training, in place (scikit-learn's inner loop).
+
+    Batches are consecutive slices of ``order`` (the epoch's permutation of
+    the sample indices), ``batch_size`` rows each, the last one shorter.
+    Each batch: ``loss_grad`` on its rows, then one optimizer step on params
+    (IN/OUT) and ``state`` (IN/OUT):
+
+    solver SOLVERS['sgd'], state (1, n_params) the velocity v; hyper =
+    [learning_rate, momentum, nesterov]:
+        v = momentum * v - learning_rate * g;  params += v, or with nesterov
+        params += momentum * v - learning_rate * g
+    solver SOLVERS['adam'], state (2, n_params) the moments m, v; hyper =
+    [learning_rate_init, beta_1, beta_2, epsilon]; ``step`` counts the
+    batches seen before this epoch (Adam's t):
+        m = beta_1 m + (1 - beta_1) g;  v = beta_2 v + (1 - beta_2) g^2
+        lr_t = learning_rate_init * sqrt(1 - beta_2^t) / (1 - beta_1^t)
+        params += -lr_t * m / (sqrt(v) + epsilon)
+
+    Returns (sum over batches of batch_loss * batch_rows, step after the epoch).
+    """
+    n_samples = len(order)
+    grads = np.empty_like(params)
+    total = 0.0
+    for start in range(0, n_samples, batch_size):
+        idx = order[start:start + batch_size]
+        sw = None if sample_weight is None else sample_weight[idx]
+        batch_loss = loss_grad(X[idx], Y[idx], sw, params, lay, activation, head, alpha,
+                               grads, 1, n_threads)
+        total += batch_loss * len(idx)
+        step += 1
+        if solver == SOLVERS["sgd"]:
+            lr, momentum, nesterov = float(hyper[0]), float(hyper[1]), bool(hyper[2])
+            v = state[0]
+            v[...] = momentum * v - lr * grads
+            update = momentum * v - lr * grads if nesterov else v
+        else:
+            lr, beta_1, beta_2, eps = (float(h) for h in hyper[:4])
+            m, v = state[0], state[1]
+            m[...] = beta_1 * m + (1 - beta_1) * grads
+            v[...] = beta_2 * v + (1 - beta_2) * grads ** 2
+            lr_t = lr * np.sqrt(1 - beta_2 ** step) / (1 - beta_1 ** step)
+            update = -lr_t * m / (np.sqrt(v) + eps)
+        params += update.astype(params.dtype, copy=False)
+    return total, step

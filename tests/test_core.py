@@ -10,6 +10,7 @@ import sklearn.datasets
 
 import mlnn
 from mlnn import _core, _reference
+from mlnn._spec import weights
 from conftest import RTOL, rel_err, requires_compiled
 
 
@@ -140,9 +141,8 @@ def test_softmax_non_finite_logits_match_reference(n_classes):
     sizes = [2, 3, n_classes]
     lay = _core.layout(sizes)
     params = np.zeros(lay[3 * (len(sizes) - 1)] + n_classes)
-    W1 = params[:6].reshape(2, 3)
+    (W1, _), (W2, _) = weights(params, lay)
     W1[...] = [[1e300, 0, 1], [0, 1e300, 1]]
-    W2 = params[9:9 + 3 * n_classes].reshape(3, n_classes)
     W2[:, :2] = [[1e300, 0], [0, -1e300], [1, 2]]
     X = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0], [0.0, 0.0], [-1.0, -1.0], [np.nan, 0]])
     act = _core.ACTIVATIONS["relu"]
@@ -165,9 +165,8 @@ def test_predict_ties_go_to_the_lowest_class(n_classes):
     sizes = [2, 3, n_classes]
     lay = _core.layout(sizes)
     params = np.random.RandomState(0).randn(lay[3 * 2] + n_classes)
-    W2 = params[lay[3]:lay[3] + 3 * n_classes]
+    (_, _), (W2, b2) = weights(params, lay)
     W2[...] = 0
-    b2 = params[lay[3 * 2]:]
     b2[...] = 0.0
     X = np.random.RandomState(1).randn(40, 2)
     for tied in ([0, 1], [1, n_classes - 1]):
