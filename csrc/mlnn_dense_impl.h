@@ -113,11 +113,11 @@ static inline void MLNN_TN(rows_grad_)(MLNN_T *restrict o0, MLNN_T *restrict o1,
         }
 #define MLNN_CASE(K)                                          \
     case K:                                                   \
-        if (activation == 0) {                                \
+        if (activation == MLNN_ACT_TANH) {                    \
             MLNN_GRAD_LOOP(K, MLNN_F_TANH)                    \
-        } else if (activation == 2) {                         \
+        } else if (activation == MLNN_ACT_SIGMOID) {          \
             MLNN_GRAD_LOOP(K, MLNN_F_SIGMOID)                 \
-        } else if (activation == 3) {                         \
+        } else if (activation == MLNN_ACT_IDENTITY) {         \
             MLNN_GRAD_LOOP(K, MLNN_F_IDENTITY)                \
         } else {                                              \
             MLNN_GRAD_LOOP(K, MLNN_F_RELU)                    \
@@ -166,13 +166,13 @@ static void MLNN_TN(act_grad_)(MLNN_T *d, const MLNN_T *g, ptrdiff_t m, ptrdiff_
     for (ptrdiff_t r = 0; r < rows; ++r) {
         MLNN_T *restrict o = d + r * ld;
         const MLNN_T *restrict a = g + r * ld;
-        if (activation == 0) {
+        if (activation == MLNN_ACT_TANH) {
             for (ptrdiff_t i = 0; i < m; ++i)
                 o[i] = MLNN_F_TANH(o[i], a[i]);
-        } else if (activation == 2) {
+        } else if (activation == MLNN_ACT_SIGMOID) {
             for (ptrdiff_t i = 0; i < m; ++i)
                 o[i] = MLNN_F_SIGMOID(o[i], a[i]);
-        } else if (activation == 3) {
+        } else if (activation == MLNN_ACT_IDENTITY) {
             /* identity: f' = 1 */
         } else {
             for (ptrdiff_t i = 0; i < m; ++i)

@@ -8,6 +8,7 @@
  * vectorized with 256-bit registers by GCC 12, and ran 3x slower.)
  */
 #include "mlnn_fastmath.h"
+#include "mlnn_spec.h"
 
 #include <math.h>
 #include <stdint.h>

@@ -34,6 +34,9 @@ CHUNK_ROWS = 256
 MAX_CHUNKS = 64
 MAX_SCRATCH = 2**21  # elements of per-chunk gradient slots in total (16 MB in float64)
 
+# Sparse X is predicted in dense blocks of this many rows.
+SPARSE_PREDICT_ROWS = 4096
+
 
 _guard_state = threading.local()
 
@@ -227,6 +230,12 @@ class Model:
         notebook's network, else the head's output.  NonFiniteInputError if X
         holds NaN or inf."""
         proba = np.empty((X.shape[0], self.sizes[-1]), dtype=self.dtype)
+        if hasattr(X, "tocsr"):  # sparse: dense blocks of rows, a bounded copy
+            for r in range(0, X.shape[0], SPARSE_PREDICT_ROWS):
+                rows = X[r:r + SPARSE_PREDICT_ROWS].toarray()
+                proba[r:r + rows.shape[0]] = self.predict_proba(
+                    np.ascontiguousarray(rows, dtype=self.dtype))
+            return proba
         with self.blas_guard(X.shape[0]):
             n_bad = self.kernels.predict_proba(X, self.params, self.lay,
                                                ACTIVATIONS[self.activation], proba,

@@ -119,23 +119,32 @@ cdef extern from "mlnn_fastmath.h" nogil:
     const char *mlnn_cpu_paths_compiled()
 
 
-# Activation, head and solver codes: mlnn._spec holds the one list
-# (tests/test_spec.py checks these against it).
-cdef enum:
-    ACT_TANH = 0
-    ACT_RELU = 1
-    ACT_SIGMOID = 2
-    ACT_IDENTITY = 3
+# Activation, head and solver codes, shared with csrc (mlnn_spec.h); the
+# Python names are in mlnn._spec, and tests/test_spec.py checks both agree.
+cdef extern from "mlnn_spec.h" nogil:
+    cdef enum:
+        ACT_TANH "MLNN_ACT_TANH"
+        ACT_RELU "MLNN_ACT_RELU"
+        ACT_SIGMOID "MLNN_ACT_SIGMOID"
+        ACT_IDENTITY "MLNN_ACT_IDENTITY"
+        HEAD_SOFTMAX "MLNN_HEAD_SOFTMAX"
+        HEAD_LOGISTIC "MLNN_HEAD_LOGISTIC"
+        HEAD_IDENTITY "MLNN_HEAD_IDENTITY"
+        HEAD_EXP "MLNN_HEAD_EXP"
+        SOLVER_SGD "MLNN_SOLVER_SGD"
+        SOLVER_ADAM "MLNN_SOLVER_ADAM"
 
-cdef enum:
-    HEAD_SOFTMAX = 0
-    HEAD_LOGISTIC = 1
-    HEAD_IDENTITY = 2
-    HEAD_EXP = 3
 
-cdef enum:
-    SOLVER_SGD = 0
-    SOLVER_ADAM = 1
+def codes():
+    """The codes compiled into the kernels, by mlnn._spec's names."""
+    return {
+        "activations": {"tanh": ACT_TANH, "relu": ACT_RELU, "sigmoid": ACT_SIGMOID,
+                        "identity": ACT_IDENTITY},
+        "heads": {"softmax": HEAD_SOFTMAX, "logistic": HEAD_LOGISTIC,
+                  "identity": HEAD_IDENTITY, "exp": HEAD_EXP},
+        "solvers": {"sgd": SOLVER_SGD, "adam": SOLVER_ADAM},
+    }
+
 
 # Below this many multiply-adds (m * n_in * n_out) the plain loops beat a BLAS
 # call (see bench/run.py --workload W2); mlnn._core asks uses_blas().
