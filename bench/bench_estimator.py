@@ -37,13 +37,11 @@ from mlnn import MLNNClassifier
 
 warnings.simplefilter("ignore", ConvergenceWarning)
 
-# (name, data loader, shared hyperparameters, mlnn-only, sklearn-only)
-SOLVER_MAP = {"adam": ({"solver": "adam"}, {"solver": "adam"}),
-              "momentum": ({"solver": "momentum"},
-                           {"solver": "sgd", "momentum": 0.9, "nesterovs_momentum": True,
-                            "learning_rate": "constant"}),
-              "gd": ({"solver": "gd"}, {"solver": "sgd", "momentum": 0.0,
-                                        "learning_rate": "constant"})}
+# the benchmark's solver names -> the estimators' (both take the same parameters)
+SOLVER_MAP = {"adam": {"solver": "adam"},
+              "momentum": {"solver": "sgd", "momentum": 0.9, "nesterovs_momentum": True,
+                           "learning_rate": "constant"},
+              "gd": {"solver": "sgd", "momentum": 0.0, "learning_rate": "constant"}}
 
 
 def digits():
@@ -61,11 +59,11 @@ def circles(n=1000, seed=0):
 
 def pair(solver, n_samples=None, **common):
     """(MLNNClassifier, MLPClassifier) at the same configuration."""
-    ours, theirs = SOLVER_MAP[solver]
+    common = {**common, **SOLVER_MAP[solver]}
+    if common.get("batch_size", "auto") is None:
+        common["batch_size"] = n_samples  # both spell full batch as n_samples
     sk_common = {k: v for k, v in common.items() if k != "n_threads"}
-    if sk_common.get("batch_size", "auto") is None:
-        sk_common["batch_size"] = n_samples  # MLPClassifier spells full batch as n
-    return MLNNClassifier(**common, **ours), MLPClassifier(**sk_common, **theirs)
+    return MLNNClassifier(**common), MLPClassifier(**sk_common)
 
 
 TIMING = [

@@ -18,6 +18,10 @@ forward pass and argmax only.
 
 JAX trainers and predictors compile in ``compile()`` (timed separately, so
 run.py can report JAX both with and without its compile time).
+
+Workload E (mini-batch ``fit`` through estimators) uses another interface, at
+the end of this file: ``TorchMLP(...).fit(X, y)``, an eager PyTorch loop that
+takes scikit-learn's MLP steps, and the mlnn estimators when importable.
 """
 
 import os
@@ -321,3 +325,148 @@ class JaxPredictor:
         if self.compiled is None:
             self.compile()
         return np.asarray(jax.block_until_ready(self.compiled(self.params, self.X)))
+
+
+# -- mini-batch estimators (workload E) ------------------------------------------
+#
+# Workload E times whole ``fit`` calls through the estimators' public API:
+# mlnn's MLNNClassifier / MLNNRegressor, scikit-learn's MLPClassifier /
+# MLPRegressor (same constructor arguments) and TorchMLP below, an eager
+# PyTorch loop that takes the same mini-batch steps.  MLNNRegressor is newer
+# than the rest of mlnn; run.py skips its rows when it cannot be imported.
+
+try:
+    from mlnn import MLNNClassifier
+except ImportError:  # pragma: no cover - depends on the mlnn being benched
+    MLNNClassifier = None
+try:
+    from mlnn import MLNNRegressor
+except ImportError:  # pragma: no cover
+    MLNNRegressor = None
+
+# torch's own default, read before run.py changes anything: the "auto" rows
+TORCH_DEFAULT_THREADS = torch.get_num_threads() if torch is not None else None
+
+
+class TorchMLP:
+    """An eager PyTorch mini-batch loop that takes MLPClassifier's/MLPRegressor's steps.
+
+    head: 'softmax' (multiclass log-loss), 'logistic' (two classes: ONE
+    logistic output unit and binary log-loss, as scikit-learn does) or
+    'identity' (regression, half squared error).  With the same random_state
+    it starts where scikit-learn starts and visits the same batches: its
+    Glorot-uniform weights are drawn from ``np.random.RandomState(random_state)``
+    in scikit-learn's order, and each epoch reshuffles the sample order with
+    ``sklearn.utils.shuffle`` on that same generator, then cuts it into
+    batches of ``batch_size``.  The loss of a batch of m samples is
+    scikit-learn's,
+
+        mean_i L_i + alpha / (2 m) * sum_l ||W_l||^2   (biases not penalised),
+
+    minimised by ``torch.optim.Adam`` (lr, betas, eps as given) or
+    ``torch.optim.SGD`` (momentum, nesterov, constant lr).  SGD with
+    nesterov=True is scikit-learn's Nesterov step written with the velocity
+    scaled by -lr (the same update at a constant lr); torch's Adam adds eps to
+    sqrt(v_hat) where scikit-learn adds it to sqrt(v) (a difference of order
+    eps).  The layers are ``nn.Linear`` in X's dtype.  Like scikit-learn, it
+    keeps each epoch's mean training loss (``loss_curve_``, ``loss_``); it
+    never stops early: ``n_iter_ == max_iter``.
+    """
+
+    _ACT = {"relu": "ReLU", "tanh": "Tanh", "logistic": "Sigmoid", "identity": "Identity"}
+
+    def __init__(self, hidden_layer_sizes=(100,), activation="relu", head="softmax",
+                 solver="adam", alpha=1e-4, batch_size=200, learning_rate_init=1e-3,
+                 max_iter=200, momentum=0.9, nesterovs_momentum=True, beta_1=0.9,
+                 beta_2=0.999, epsilon=1e-8, shuffle=True, random_state=0):
+        if solver not in ("adam", "sgd"):
+            raise ValueError(f"TorchMLP: solver must be 'adam' or 'sgd', got {solver!r}")
+        if head not in ("softmax", "logistic", "identity"):
+            raise ValueError(f"TorchMLP: unknown head {head!r}")
+        self.hidden_layer_sizes = tuple(hidden_layer_sizes)
+        self.activation, self.head, self.solver = activation, head, solver
+        self.alpha, self.batch_size, self.lr = alpha, batch_size, learning_rate_init
+        self.max_iter, self.momentum, self.nesterov = max_iter, momentum, nesterovs_momentum
+        self.betas, self.eps = (beta_1, beta_2), epsilon
+        self.shuffle, self.random_state = shuffle, random_state
+
+    def _targets(self, y, dtype):
+        if self.head == "identity":
+            t = np.asarray(y, dtype=dtype)
+            return torch.from_numpy(t.reshape(len(t), -1).copy())
+        classes, codes = np.unique(y, return_inverse=True)
+        self.classes_ = classes
+        if self.head == "logistic":
+            if len(classes) != 2:
+                raise ValueError("TorchMLP: head='logistic' needs exactly two classes")
+            return torch.from_numpy(codes.astype(dtype).reshape(-1, 1))
+        return torch.from_numpy(codes.astype(np.int64))
+
+    def _model(self, sizes, dtype, rng):
+        """nn.Sequential with scikit-learn's initial weights (Glorot uniform)."""
+        nn = torch.nn
+        factor = 2.0 if self.activation == "logistic" else 6.0
+        layers = []
+        for a, b in zip(sizes[:-1], sizes[1:]):
+            bound = np.sqrt(factor / (a + b))
+            W = rng.uniform(-bound, bound, (a, b)).astype(dtype, copy=False)
+            c = rng.uniform(-bound, bound, b).astype(dtype, copy=False)
+            lin = nn.Linear(a, b, dtype=torch.from_numpy(W).dtype)
+            with torch.no_grad():
+                lin.weight.copy_(torch.from_numpy(W.T))
+                lin.bias.copy_(torch.from_numpy(c))
+            layers += [lin, getattr(nn, self._ACT[self.activation])()]
+        return nn.Sequential(*layers[:-1])        # no activation after the output layer
+
+    def fit(self, X, y):
+        from sklearn.utils import shuffle as sk_shuffle
+        F = torch.nn.functional
+        X = np.ascontiguousarray(X)
+        rng = np.random.RandomState(self.random_state)
+        Xt = torch.from_numpy(X)
+        T = self._targets(y, X.dtype)
+        n_out = len(self.classes_) if self.head == "softmax" else T.shape[1]
+        model = self._model([X.shape[1], *self.hidden_layer_sizes, n_out], X.dtype, rng)
+        weights = [m.weight for m in model if isinstance(m, torch.nn.Linear)]
+        if self.solver == "adam":
+            opt = torch.optim.Adam(model.parameters(), lr=self.lr, betas=self.betas,
+                                   eps=self.eps)
+        else:
+            opt = torch.optim.SGD(model.parameters(), lr=self.lr, momentum=self.momentum,
+                                  nesterov=self.nesterov)
+        data_loss = {"softmax": F.cross_entropy,
+                     "logistic": F.binary_cross_entropy_with_logits,
+                     "identity": lambda out, t: 0.5 * F.mse_loss(out, t)}[self.head]
+        n = X.shape[0]
+        bs = min(self.batch_size, n)
+        sample_idx = np.arange(n)
+        self.loss_curve_ = []
+        for _ in range(self.max_iter):
+            if self.shuffle:
+                sample_idx = sk_shuffle(sample_idx, random_state=rng)
+            order = torch.from_numpy(sample_idx)
+            total = 0.0
+            for start in range(0, n, bs):
+                idx = order[start:start + bs]
+                m = len(idx)
+                loss = data_loss(model(Xt[idx]), T[idx])
+                loss = loss + (0.5 * self.alpha / m) * sum((W * W).sum() for W in weights)
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
+                total += loss.item() * m
+            self.loss_curve_.append(total / n)
+        self.n_iter_ = self.max_iter
+        self.loss_ = self.loss_curve_[-1] if self.loss_curve_ else None
+        self.model_ = model
+        return self
+
+    @property
+    def coefs_(self):
+        return [m.weight.detach().numpy().T.copy() for m in self.model_
+                if isinstance(m, torch.nn.Linear)]
+
+    @property
+    def intercepts_(self):
+        return [m.bias.detach().numpy().copy() for m in self.model_
+                if isinstance(m, torch.nn.Linear)]

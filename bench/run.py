@@ -10,6 +10,13 @@ Workloads (fixed seeds, float64 unless said):
     W3  image     [784,128,128,10] on 10000 synthetic samples, 20 passes, float64 and float32
     W4  grid      predict on the visualize_preds grid (step 0.005, 0.7 padding) with W1's net
     W5  many      64 W1 trainings of 2000 passes, serially and from 2 Python threads
+    E   epochs    time per epoch of mini-batch fit() through the estimators (MLNNClassifier,
+                  MLNNRegressor) against MLPClassifier/MLPRegressor and an eager PyTorch
+                  loop, 1 thread and automatic threads:
+        E1        digits (1797x64), (100,) relu, Adam, batch 200
+        E2        make_moons(5000, noise=0.2), (64, 64) tanh, SGD + Nesterov momentum, batch 200
+        E3        make_regression(5000, 20), y/std, (100,) relu, Adam, batch 200
+        E4        digits, (100,) relu, L-BFGS, max_iter 200: whole fit() (no torch)
     plots         time per pass against N and against width (two PNGs)
 
 Repetitions are interleaved (rep 1 of every implementation, then rep 2, ...)
@@ -25,12 +32,17 @@ import os
 import sys
 
 
+E_PARTS = ["E1", "E2", "E3", "E4"]
+WORKLOADS = ["W1", "W2", "W3", "W4", "W5", *E_PARTS, "plots"]   # the order they run in
+
+
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--quick", action="store_true",
-                   help="fewer passes and repetitions (about 1-2 minutes)")
-    p.add_argument("--workload", default="W1,W2,W3,W4,W5,plots",
-                   help="comma-separated subset of W1,W2,W3,W4,W5,plots")
+                   help="fewer passes and repetitions (about 3 minutes)")
+    p.add_argument("--workload", default="W1,W2,W3,W4,W5,E,plots",
+                   help="comma-separated subset of W1,W2,W3,W4,W5,E,plots "
+                        "(E = E1,E2,E3,E4; each can be named alone)")
     p.add_argument("--threads", type=int, default=None,
                    help="the 'all threads' count (default: every CPU this process may use)")
     p.add_argument("--out", default=None,
@@ -38,9 +50,12 @@ def parse_args(argv=None):
                         "(default 'latest', or 'quick' with --quick)")
     args = p.parse_args(argv)
     args.workload = [w.strip() for w in args.workload.split(",") if w.strip()]
-    bad = set(args.workload) - {"W1", "W2", "W3", "W4", "W5", "plots"}
+    bad = set(args.workload) - set(WORKLOADS) - {"E"}
     if bad:
         p.error(f"unknown workload(s): {', '.join(sorted(bad))}")
+    # "E" stands for all its parts, in order
+    args.workload = list(dict.fromkeys(
+        x for w in args.workload for x in (E_PARTS if w == "E" else [w])))
     if args.threads is not None and args.threads < 1:
         p.error("--threads must be >= 1")
     return args
@@ -62,11 +77,14 @@ import platform  # noqa: E402
 import statistics  # noqa: E402
 import subprocess  # noqa: E402
 import time  # noqa: E402
+import warnings  # noqa: E402
 from concurrent.futures import ThreadPoolExecutor  # noqa: E402
 from contextlib import contextmanager  # noqa: E402
 
 import numpy as np  # noqa: E402
 import sklearn.datasets  # noqa: E402
+from sklearn.exceptions import ConvergenceWarning  # noqa: E402
+from sklearn.neural_network import MLPClassifier, MLPRegressor  # noqa: E402
 from threadpoolctl import threadpool_limits  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -91,6 +109,9 @@ FULL = {
     "W5": dict(models=64, passes=2000, reps=9),
     "plots": dict(ns=[100, 300, 1000, 3000, 10000, 30000, 100000],
                   widths=[4, 8, 16, 32, 64, 128, 256, 512], width_n=2000, min_time=0.1),
+    # E1-E3: fit(max_iter=epochs) per repetition, time / n_iter_; E4: one whole
+    # L-BFGS fit (max_iter=lbfgs_iter) per repetition
+    "E": dict(epochs=20, reps=9, lbfgs_iter=200, lbfgs_reps=5),
     "check_passes": 200,
 }
 QUICK = {
@@ -102,6 +123,7 @@ QUICK = {
     "W5": dict(models=16, passes=1000, reps=2),
     "plots": dict(ns=[100, 1000, 10000], widths=[4, 16, 64, 256], width_n=2000,
                   min_time=0.05),
+    "E": dict(epochs=5, reps=3, lbfgs_iter=50, lbfgs_reps=2),
     "check_passes": 50,
 }
 
@@ -115,6 +137,10 @@ SKLEARN = "scikit-learn MLPClassifier"
 TORCH = "PyTorch eager"
 JAX = "JAX jit, compile excluded"
 JAX_C = "JAX jit, compile included"
+# workload E: the peers at 1 thread and at their automatic count
+SK_NAME = {"classifier": "scikit-learn MLPClassifier", "regressor": "scikit-learn MLPRegressor"}
+TORCH_1 = "PyTorch eager, 1 thread"
+TORCH_AUTO = "PyTorch eager, auto threads"
 
 
 def log(*a):
@@ -136,6 +162,16 @@ def synthetic_images(n=10000, n_in=784, n_out=10):
     y = np.argmax((X - 0.5) @ rng.standard_normal((n_in, n_out)), axis=1)
     assert len(np.unique(y)) == n_out
     return X, y.astype(np.int64)
+
+
+def digits():
+    X, y = sklearn.datasets.load_digits(return_X_y=True)
+    return np.ascontiguousarray(X / 16.0), y.astype(np.int64)
+
+
+def regression(n=5000, n_features=20):
+    X, y = sklearn.datasets.make_regression(n, n_features, random_state=0)
+    return np.ascontiguousarray(X), y / y.std()
 
 
 def grid(X, step=0.005, pad=0.7):
@@ -320,13 +356,11 @@ class Bench:
         return r
 
     def finish_ratios(self):
-        ref = {}
+        med = {(r["workload"], r["implementation"]): r["median_s"] for r in self.rows}
         for r in self.rows:
-            if r["implementation"] == r["ref"]:
-                ref[r["workload"]] = r["median_s"]
-        for r in self.rows:
-            if r["workload"] in ref:
-                r["ratio_vs_mlnn"] = r["median_s"] / ref[r["workload"]]
+            key = (r["workload"], r["ref"])
+            if key in med:
+                r["ratio_vs_mlnn"] = r["median_s"] / med[key]
 
     def train_workload(self, name, sizes, X, y, reg, eps, cfg, dtype_note=""):
         """Time every implementation on one training workload (interleaved)."""
@@ -513,6 +547,189 @@ class Bench:
         log(f"  same maths ({n} passes, 3 classes): " +
             ", ".join(f"{k} {v:.1e}" for k, v in out.items()))
 
+    # -- workload E: time per epoch through the estimators ------------------------------
+
+    def epoch_problem(self, name):
+        """(title, X, y, kind, head, sklearn/mlnn params, layer sizes) of E1-E4."""
+        cfg = self.cfg["E"]
+        k = cfg["epochs"]
+        # tol=0 with n_iter_no_change > max_iter: every fit runs max_iter epochs
+        stochastic = dict(batch_size=200, max_iter=k, tol=0.0, n_iter_no_change=k + 1,
+                          shuffle=True, random_state=0)
+        if name == "E1":
+            X, y = digits()
+            return ("digits, (100,) relu, Adam, batch 200", X, y, "classifier", "softmax",
+                    dict(hidden_layer_sizes=(100,), activation="relu", solver="adam",
+                         alpha=1e-4, learning_rate_init=1e-3, **stochastic), [64, 100, 10])
+        if name == "E2":
+            X, y = moons(5000, noise=0.2)
+            return ("make_moons(5000), (64, 64) tanh, SGD Nesterov 0.9, batch 200",
+                    X, y, "classifier", "logistic",
+                    dict(hidden_layer_sizes=(64, 64), activation="tanh", solver="sgd",
+                         learning_rate="constant", learning_rate_init=0.01, momentum=0.9,
+                         nesterovs_momentum=True, alpha=1e-4, **stochastic),
+                    [2, 64, 64, 1])
+        if name == "E3":
+            X, y = regression()
+            return ("make_regression(5000, 20), y/std, (100,) relu, Adam, batch 200",
+                    X, y, "regressor", "identity",
+                    dict(hidden_layer_sizes=(100,), activation="relu", solver="adam",
+                         alpha=1e-4, learning_rate_init=1e-3, **stochastic), [20, 100, 1])
+        X, y = digits()
+        # tol=0: both run all max_iter L-BFGS iterations (the same work), not
+        # whichever reaches tol first
+        return (f"digits, (100,) relu, L-BFGS, max_iter {cfg['lbfgs_iter']}, whole fit",
+                X, y, "classifier", "softmax",
+                dict(hidden_layer_sizes=(100,), activation="relu", solver="lbfgs",
+                     alpha=1e-4, max_iter=cfg["lbfgs_iter"], tol=0.0, random_state=0),
+                [64, 100, 10])
+
+    def epochs(self, name):
+        """E1-E4: fit() through the estimators, 1 thread and automatic threads.
+
+        A repetition builds a fresh estimator (the same random_state every time)
+        and times ``fit``; E1-E3 report fit time / n_iter_ (time per epoch),
+        E4 the whole L-BFGS fit.  1 thread: mlnn ``n_threads=1``, scikit-learn
+        under ``threadpool_limits(1, 'blas')``, torch ``set_num_threads(1)``;
+        auto: mlnn ``n_threads=None`` (or --threads), scikit-learn's BLAS
+        default, torch's own default thread count.
+        """
+        cfg = self.cfg["E"]
+        title, X, y, kind, head, params, sizes = self.epoch_problem(name)
+        lbfgs = params["solver"] == "lbfgs"
+        sk_name = SK_NAME[kind]
+        sk_1, sk_auto = f"{sk_name}, 1 thread", f"{sk_name}, auto threads"
+        mlnn_cls = peers.MLNNClassifier if kind == "classifier" else peers.MLNNRegressor
+        sk_cls = MLPClassifier if kind == "classifier" else MLPRegressor
+        mlnn_threads = self.args.threads     # None: mlnn's automatic choice
+
+        def make_mlnn(n_threads):
+            return lambda **kw: mlnn_cls(**{**params, **kw}, n_threads=n_threads)
+
+        def make_sklearn(**kw):
+            return sk_cls(**{**params, **kw})
+
+        def make_torch(**kw):
+            p = {k: v for k, v in {**params, **kw}.items()
+                 if k not in ("tol", "n_iter_no_change", "learning_rate")}
+            return peers.TorchMLP(head=head, **p)
+
+        # label: (estimator factory, context that sets the threads, ratio reference)
+        impls = {}
+        skipped = {}
+        if mlnn_cls is None:
+            skipped[MLNN] = skipped[MLNN_1] = (
+                f"mlnn.{'MLNNClassifier' if kind == 'classifier' else 'MLNNRegressor'} "
+                "cannot be imported")
+        else:
+            impls[MLNN_1] = (make_mlnn(1), _null, MLNN)
+            impls[MLNN] = (make_mlnn(mlnn_threads), _null, MLNN)
+        impls[sk_1] = (make_sklearn, lambda: threadpool_limits(limits=1, user_api="blas"),
+                       MLNN_1)
+        impls[sk_auto] = (make_sklearn, _null, MLNN)
+        if peers.TORCH and not lbfgs:
+            impls[TORCH_1] = (make_torch, lambda: torch_threads(1), MLNN_1)
+            impls[TORCH_AUTO] = (make_torch, lambda: torch_threads(peers.TORCH_DEFAULT_THREADS),
+                                 MLNN)
+
+        def fit(make, ctx, **kw):
+            est = make(**kw)
+            with ctx(), warnings.catch_warnings():
+                warnings.simplefilter("ignore", ConvergenceWarning)
+                t0 = time.perf_counter()
+                est.fit(X, y)
+                dt = time.perf_counter() - t0
+            return est, dt
+
+        # untimed warm-up fit of each (2 epochs / iterations): first-call costs
+        # (imports, thread pools) stay out of the timings, and an implementation
+        # that cannot run this problem is skipped (and said so) instead of
+        # stopping the whole bench
+        warm = dict(max_iter=2) if lbfgs else dict(max_iter=2, n_iter_no_change=3)
+        threads = {}
+        for label, (make, ctx, _) in list(impls.items()):
+            try:
+                est, _ = fit(make, ctx, **warm)
+            except Exception as e:  # noqa: BLE001 - reported in the results
+                skipped[label] = f"{type(e).__name__}: {e}"
+                del impls[label]
+                log(f"    {label}: skipped ({skipped[label]})")
+                continue
+            if label == MLNN:
+                threads[label] = _mlnn_threads(est, min(200, X.shape[0]) if not lbfgs
+                                               else X.shape[0])
+        threads[MLNN_1] = threads[sk_1] = threads[TORCH_1] = 1
+        threads[TORCH_AUTO] = peers.TORCH_DEFAULT_THREADS
+        threads[sk_auto] = _blas_threads()
+
+        n_iter, final_loss = {}, {}
+
+        def measure_of(label, make, ctx):
+            def measure():
+                est, dt = fit(make, ctx)
+                n_iter.setdefault(label, []).append(int(est.n_iter_))
+                final_loss[label] = _final_loss(est)
+                return dt if lbfgs else dt / est.n_iter_
+            return measure
+
+        measures = {label: measure_of(label, make, ctx)
+                    for label, (make, ctx, _) in impls.items()}
+        reps = cfg["lbfgs_reps"] if lbfgs else cfg["reps"]
+        what = (f"whole fit, max_iter={params['max_iter']}" if lbfgs
+                else f"{params['max_iter']} epochs per fit, time per epoch")
+        log(f"  {name}: {title}, N={X.shape[0]}; {what}; mlnn auto uses "
+            f"{threads.get(MLNN, '?')} thread(s), torch auto "
+            f"{peers.TORCH_DEFAULT_THREADS}, BLAS auto {threads[sk_auto]}")
+        times = interleave(measures, reps)
+        unit = (f"whole fit() with L-BFGS, max_iter={params['max_iter']}, tol=0" if lbfgs
+                else f"time per epoch: fit(max_iter={params['max_iter']}, tol=0) / n_iter_")
+        for label, ts in times.items():
+            note = unit
+            if label == sk_1:
+                note += "; BLAS held to 1 thread by threadpoolctl"
+            if label.startswith(SK_NAME["classifier"]) and head == "logistic":
+                note += "; binary: one logistic output unit"
+            if label in (TORCH_1, TORCH_AUTO):
+                note += (f"; eager loop, the same steps (peers.TorchMLP, "
+                         f"{'Adam' if params['solver'] == 'adam' else 'SGD nesterov'})")
+            flops = None if lbfgs else train_flops(sizes, X.shape[0])
+            self.row(name, label, ts, flops, threads=threads.get(label), note=note,
+                     ref=impls[label][2])
+        self.checks.setdefault("E", {})[name] = dict(
+            problem=title, n_samples=int(X.shape[0]), params=_jsonable(params),
+            n_iter=n_iter, final_training_loss=final_loss, skipped=skipped,
+            auto_over_1_thread_paired=_paired(times.get(MLNN), times.get(MLNN_1)),
+            same_steps=self.same_steps(impls, fit, sk_1, params["solver"]))
+
+    def same_steps(self, impls, fit, sk_1, solver):
+        """Untimed: 2 epochs (iterations) of each 1-thread row from its random_state;
+        the final weights relative to scikit-learn's (rel_err).  Adam's epsilon is
+        1e-30 here, so that where each library adds it (torch: to sqrt(v_hat),
+        scikit-learn: to sqrt(v)) does not matter.  torch starts from
+        scikit-learn's initial weights and batches (peers.TorchMLP), so it must
+        agree to rounding; mlnn agrees only if it draws the same initial weights
+        and shuffles as scikit-learn does (None: the shapes differ)."""
+        kw = dict(max_iter=2) if solver == "lbfgs" else dict(max_iter=2, n_iter_no_change=3)
+        if solver == "adam":
+            kw["epsilon"] = 1e-30
+        sk, _ = fit(*impls[sk_1][:2], **kw)
+        ref = list(zip(sk.coefs_, sk.intercepts_))
+        out = {}
+        for label in (TORCH_1, MLNN_1):
+            if label not in impls:
+                continue
+            try:
+                est, _ = fit(*impls[label][:2], **kw)
+                ws = list(zip(est.coefs_, est.intercepts_))
+            except Exception as e:  # noqa: BLE001 - reported in the results
+                out[label] = f"{type(e).__name__}: {e}"
+                continue
+            same_shapes = len(ws) == len(ref) and all(
+                np.shape(a) == np.shape(c) and np.shape(b) == np.shape(d)
+                for (a, b), (c, d) in zip(ws, ref))
+            out[label] = rel_err(ws, ref) if same_shapes else None
+        return dict(epochs=2, rel_err_vs_sklearn=out)
+
     # -- plots ------------------------------------------------------------------------
 
     def per_pass(self, trainer, min_time, threads=None):
@@ -654,6 +871,22 @@ class Bench:
         serial, par = "mlnn, serial (1 Python thread)", "mlnn, 2 Python threads"
         r, s, f = ratio("W5", par, serial)
         add("W5", par, "2 Python threads ≤0.6× serial wall time", r, "<=", 0.6, s, f)
+        for w in E_PARTS:
+            lbfgs = w == "E4"
+            for peer in (*SK_NAME.values(), "PyTorch eager"):
+                for th, fast in (("auto threads", MLNN), ("1 thread", MLNN_1)):
+                    slow = f"{peer}, {th}"
+                    if lbfgs:
+                        # mlnn's whole fit at most half the peer's: mlnn / peer <= 0.5
+                        r, s, f = ratio(w, fast, slow)
+                        add(w, slow, f"mlnn ≤0.5× the time ({th} each)", r, "<=", 0.5, s, f)
+                    else:
+                        r, s, f = ratio(w, slow, fast)
+                        add(w, slow, f"mlnn ≥3× faster ({th} each)", r, ">=", 3, s, f)
+            r, s, f = ratio(w, MLNN, MLNN_1)
+            add(w, MLNN, "auto threads ≤1.05× the 1-thread time", r, "<=", 1.05, s, f)
+            if r is not None:
+                out[-1]["paired"] = self.checks["E"][w]["auto_over_1_thread_paired"]
         acc = self.checks.get("accuracy")
         if acc:
             out.append(dict(workload="W1", implementation=NUMPY,
@@ -725,7 +958,8 @@ class Bench:
         notes = []
         for r in d["rows"]:
             label = r["implementation"]
-            if r.get("threads") is not None and label in (MLNN, TORCH):
+            if r.get("threads") is not None and (label in (MLNN, TORCH) or
+                                                 label.endswith(", auto threads")):
                 label += f" ({r['threads']})"
             foot = []
             for key in ("scaled", "note"):
@@ -752,8 +986,9 @@ class Bench:
             lines.append(f"[{i}] {n}  ")
         lines.append("")
         lines.append("× mlnn: this row's median time over the median of `mlnn cython, auto "
-                     "threads` in the same workload (W5: over the serial row); above 1 "
-                     "means mlnn is faster. (n) after a name: threads it used.")
+                     "threads` in the same workload (W5: over the serial row; E: a peer's "
+                     "1-thread row over mlnn's 1-thread row); above 1 means mlnn is faster. "
+                     "(n) after a name: threads it used.")
         lines.append("")
         roof = d.get("roofline", {})
         if roof:
@@ -790,11 +1025,69 @@ class Bench:
             lines.append(f"W4 ({d.get('W4_points')} points): fraction of labels equal to "
                          "mlnn's: " + ", ".join(f"{k} {v:.6f}"
                                                 for k, v in c["W4_agreement"].items()) + ".")
+        for w, e in c.get("E", {}).items():
+            counts = {n for v in e["n_iter"].values() for n in v}
+            iters = (f"every fit ran {counts.pop()}" if len(counts) == 1 else
+                     ", ".join(f"{k} {sorted(set(v))}" for k, v in e["n_iter"].items()))
+            loss = ", ".join(f"{k} {v:.4g}" for k, v in e["final_training_loss"].items()
+                             if v is not None)
+            line = (f"{w} ({e['problem']}, N={e['n_samples']}): epochs/iterations per fit: "
+                    f"{iters}; final training loss: {loss}.")
+            ss = e.get("same_steps")
+            if ss and ss["rel_err_vs_sklearn"]:
+                eps = ", Adam's epsilon 1e-30" if e["params"]["solver"] == "adam" else ""
+                line += (f" Same steps ({ss['epochs']} epochs/iterations from random_state=0"
+                         f"{eps}): final weights vs scikit-learn's, relative: "
+                         + ", ".join(f"{k} " + ("shapes differ" if v is None else
+                                                v if isinstance(v, str) else f"{v:.1e}")
+                                     for k, v in ss["rel_err_vs_sklearn"].items()) + ".")
+            pr = e.get("auto_over_1_thread_paired")
+            if pr:
+                line += (f" mlnn auto / 1 thread, paired by repetition: median "
+                         f"{pr['median']:.3f} ({pr['min']:.3f}–{pr['max']:.3f}).")
+            for k, v in e.get("skipped", {}).items():
+                line += f" **Skipped** {k}: {v}."
+            lines.append(line + "  ")
         if "W5_threaded_equals_serial" in c:
             lines.append(f"W5: weights from the threaded run identical to the serial run: "
                          f"{c['W5_threaded_equals_serial']}.")
         lines.append("")
         return "\n".join(lines)
+
+
+def _jsonable(d):
+    return {k: (list(v) if isinstance(v, tuple) else v) for k, v in d.items()}
+
+
+def _final_loss(est):
+    """The training loss at the end of fit: loss_, else the last of loss_curve_."""
+    loss = getattr(est, "loss_", None)
+    if loss is None and getattr(est, "loss_curve_", None):
+        loss = est.loss_curve_[-1]
+    return None if loss is None else float(loss)
+
+
+def _paired(auto, one):
+    """auto / 1-thread per repetition (the two ran back to back): median, min, max."""
+    if not auto or not one:
+        return None
+    r = [a / b for a, b in zip(auto, one)]
+    return dict(median=statistics.median(r), min=min(r), max=max(r))
+
+
+def _mlnn_threads(est, n_samples):
+    """Threads mlnn's automatic choice gives a batch of n_samples (None if unknown)."""
+    try:
+        return int(est._model.n_threads_for(n_samples))
+    except Exception:  # noqa: BLE001 - informational only
+        return None
+
+
+def _blas_threads():
+    from threadpoolctl import threadpool_info
+    n = [i["num_threads"] for i in threadpool_info() if i.get("user_api") == "blas"]
+    return max(n) if n else None
+
 
 
 def _fmt(s):
@@ -818,7 +1111,8 @@ def main(args):
     log("    " + ", ".join(f"{k} {v:.1f}" for k, v in b.extra["roofline"].items()))
     b.same_maths()
     steps = {"W1": b.w1, "W2": b.w2, "W3": b.w3, "W4": b.w4, "W5": b.w5, "plots": b.plots}
-    for w in ("W1", "W2", "W3", "W4", "W5", "plots"):
+    steps.update({e: (lambda e=e: b.epochs(e)) for e in E_PARTS})
+    for w in WORKLOADS:
         if w in args.workload:
             t0 = time.perf_counter()
             steps[w]()

@@ -452,4 +452,55 @@ static void MLNN_TN(softmax_delta_)(const MLNN_T *z, const int64_t *y, MLNN_T *d
 }
 #undef MLNN_SOFT2
 
+/* The estimators' optimizer steps on params[p0:p1), from the batch's
+ * gradient sums: scikit-learn's mean gradient g = (sums + alpha W) / s
+ * (weights are params[0:n_weights), biases are not penalised), then its
+ * SGDOptimizer or AdamOptimizer update, in the same order of operations.
+ * Weights and biases run as two plain loops, so that each vectorizes. */
+#define MLNN_STEP_LOOPS(BODY)                                                 \
+    {                                                                         \
+        const ptrdiff_t mid = p1 < n_weights ? p1 : (p0 > n_weights ? p0 : n_weights); \
+        for (ptrdiff_t p = p0; p < mid; ++p) {                                \
+            const MLNN_T g = (MLNN_T)((sums[p] + alpha * params[p]) / s);     \
+            BODY                                                              \
+        }                                                                     \
+        for (ptrdiff_t p = mid; p < p1; ++p) {                                \
+            const MLNN_T g = (MLNN_T)(sums[p] / s);                           \
+            BODY                                                              \
+        }                                                                     \
+    }
+
+/* velocity = momentum * velocity - lr * g; params += velocity, or with
+ * Nesterov params += momentum * velocity - lr * g; in the model's dtype */
+static void MLNN_TN(sgd_step_)(MLNN_T *restrict params, const MLNN_T *restrict sums,
+                               MLNN_T *restrict velocity, ptrdiff_t p0, ptrdiff_t p1,
+                               ptrdiff_t n_weights, double alpha, double s, double lr,
+                               double momentum, int nesterov)
+{
+    const MLNN_T mu = (MLNN_T)momentum, eta = (MLNN_T)lr;
+    if (nesterov)
+        MLNN_STEP_LOOPS(velocity[p] = mu * velocity[p] - eta * g;
+                        params[p] += mu * velocity[p] - eta * g;)
+    else
+        MLNN_STEP_LOOPS(velocity[p] = mu * velocity[p] - eta * g;
+                        params[p] += velocity[p];)
+}
+
+/* m = b1 m + (1 - b1) g; v = b2 v + (1 - b2) g^2 in the model's dtype;
+ * params += -lr_t m / (sqrt(v) + eps) in double (NumPy's float64 lr_t) */
+static void MLNN_TN(adam_step_)(MLNN_T *restrict params, const MLNN_T *restrict sums,
+                                MLNN_T *restrict m, MLNN_T *restrict v, ptrdiff_t p0,
+                                ptrdiff_t p1, ptrdiff_t n_weights, double alpha, double s,
+                                double lr_t, double beta_1, double beta_2, double epsilon)
+{
+    const MLNN_T b1 = (MLNN_T)beta_1, b2 = (MLNN_T)beta_2;
+    const MLNN_T c1 = (MLNN_T)(1 - beta_1), c2 = (MLNN_T)(1 - beta_2);
+    const MLNN_T eps = (MLNN_T)epsilon;
+    MLNN_STEP_LOOPS(m[p] = b1 * m[p] + c1 * g;
+                    v[p] = b2 * v[p] + c2 * (g * g);
+                    params[p] = (MLNN_T)(params[p] + (-lr_t * m[p])
+                                         / (double)(sqrt(v[p]) + eps));)
+}
+#undef MLNN_STEP_LOOPS
+
 #undef MLNN_TN

@@ -192,6 +192,20 @@ MLNN_DISPATCH_RED(sum_f, float, (const float *a, ptrdiff_t n), (a, n))
     void mlnn_cols_out_##TS(const T *src, T *dst, ptrdiff_t m, ptrdiff_t cols, ptrdiff_t ld) \
     {                                                                                    \
         MLNN_PICK(cols_out_##TS)(src, dst, m, cols, ld);                                 \
+    }                                                                                    \
+    void mlnn_sgd_step_##TS(T *params, const T *sums, T *velocity, ptrdiff_t p0,         \
+                            ptrdiff_t p1, ptrdiff_t n_weights, double alpha, double s,   \
+                            double lr, double momentum, int nesterov)                    \
+    {                                                                                    \
+        MLNN_PICK(sgd_step_##TS)(params, sums, velocity, p0, p1, n_weights, alpha, s,    \
+                                 lr, momentum, nesterov);                                \
+    }                                                                                    \
+    void mlnn_adam_step_##TS(T *params, const T *sums, T *m, T *v, ptrdiff_t p0,         \
+                             ptrdiff_t p1, ptrdiff_t n_weights, double alpha, double s,  \
+                             double lr_t, double beta_1, double beta_2, double epsilon)  \
+    {                                                                                    \
+        MLNN_PICK(adam_step_##TS)(params, sums, m, v, p0, p1, n_weights, alpha, s, lr_t, \
+                                  beta_1, beta_2, epsilon);                              \
     }
 
 MLNN_DENSE_WRAPPERS(d, double)

@@ -73,6 +73,9 @@ double mlnn_sum_f(const float *a, ptrdiff_t n);
  * cols_in: dst (cols, m) = src (m, cols) row-major, transposed; returns how
  *   many of its entries are NaN or +-inf.
  * cols_out: dst (m, cols) row-major = src (cols, m), transposed.
+ * sgd_step, adam_step: the estimators' optimizer steps on params[p0:p1)
+ *   from a batch's gradient sums (mlnn_dense_impl.h); velocity, m, v
+ *   (n_params,) are the optimizer state.
  * Outputs must not overlap inputs. */
 #define MLNN_DENSE_DECLS(TS, T)                                                        \
     void mlnn_dense_fwd_##TS(const T *inT, const T *W, const T *b, T *out, ptrdiff_t m,  \
@@ -91,7 +94,13 @@ double mlnn_sum_f(const float *a, ptrdiff_t n);
                           ptrdiff_t m, ptrdiff_t ld);                                    \
     ptrdiff_t mlnn_cols_in_##TS(const T *src, T *dst, ptrdiff_t m, ptrdiff_t cols,       \
                                 ptrdiff_t ld);                                           \
-    void mlnn_cols_out_##TS(const T *src, T *dst, ptrdiff_t m, ptrdiff_t cols, ptrdiff_t ld);
+    void mlnn_cols_out_##TS(const T *src, T *dst, ptrdiff_t m, ptrdiff_t cols, ptrdiff_t ld); \
+    void mlnn_sgd_step_##TS(T *params, const T *sums, T *velocity, ptrdiff_t p0,         \
+                            ptrdiff_t p1, ptrdiff_t n_weights, double alpha, double s,   \
+                            double lr, double momentum, int nesterov);                   \
+    void mlnn_adam_step_##TS(T *params, const T *sums, T *m, T *v, ptrdiff_t p0,         \
+                             ptrdiff_t p1, ptrdiff_t n_weights, double alpha, double s,  \
+                             double lr_t, double beta_1, double beta_2, double epsilon);
 MLNN_DENSE_DECLS(d, double)
 MLNN_DENSE_DECLS(f, float)
 #undef MLNN_DENSE_DECLS

@@ -7,10 +7,9 @@ checked against a pure-NumPy reference.
 
 from mlnn._version import __version__
 from mlnn._core import DivergenceError
-from mlnn._network import neural_net
-from mlnn._sklearn import MLNNClassifier
-from mlnn._io import load
+from mlnn._network import load, neural_net
+from mlnn._estimators import MLNNClassifier, MLNNRegressor
 from mlnn._config import show_config
 
-__all__ = ["__version__", "neural_net", "MLNNClassifier", "DivergenceError", "load",
-           "show_config"]
+__all__ = ["__version__", "neural_net", "MLNNClassifier", "MLNNRegressor",
+           "DivergenceError", "load", "show_config"]

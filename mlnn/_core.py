@@ -305,12 +305,18 @@ class Model:
         Returns the sum over batches of batch loss * batch rows.
         """
         batch_size = min(batch_size, X.shape[0])
-        with self.blas_guard(batch_size):
-            total, solver.step = self.kernels.epoch(
-                X, Y, sample_weight, order, batch_size, self.params, self.lay,
-                ACTIVATIONS[self.activation], HEADS[self.head], alpha, solver.code,
-                solver.hyper(), solver.state, solver.step,
-                n_chunks(batch_size, self.sizes), self.n_threads_for(batch_size))
+        chunks = n_chunks(batch_size, self.sizes)
+        ws = self._checkout_workspace(batch_size, chunks)
+        try:
+            with self.blas_guard(batch_size):
+                total, solver.step = self.kernels.epoch(
+                    X, Y, sample_weight, order, batch_size, self.params, self.lay,
+                    ACTIVATIONS[self.activation], HEADS[self.head], alpha, solver.code,
+                    solver.hyper(), solver.state, solver.step, chunks,
+                    self.n_threads_for(batch_size), ws[1])
+        finally:
+            if ws[1] is not None:
+                self._ws = ws
         return total
 
     def grad_norms(self, grads):

@@ -73,27 +73,15 @@ def save(net, path):
     return path
 
 
-def load(path, backend=None, n_threads=None):
-    """Read a model written by ``neural_net.save``; returns a ``neural_net``.
+def read(path):
+    """Read and check a model file written by ``neural_net.save``.
 
-    Parameters
-    ----------
-    path : str, os.PathLike or binary file object
-    backend, n_threads : as for ``neural_net`` (not stored in the file)
-
-    Every key, type, shape, dtype and value is checked; a truncated,
-    tampered, foreign or newer-version file raises ``ModelFileError``.
-    The initial random state is not stored: ``random_state`` is None.
-
-    Examples
-    --------
-    >>> import mlnn, numpy as np, tempfile, os
-    >>> nn = mlnn.neural_net([2, 4, 2], random_state=0)
-    >>> path = nn.save(os.path.join(tempfile.mkdtemp(), "moons"))
-    >>> nn2 = mlnn.load(path)
-    >>> X = np.random.RandomState(0).randn(5, 2)
-    >>> bool(np.array_equal(nn.predict_proba(X), nn2.predict_proba(X)))
-    True
+    Returns ``(spec, layers)``: spec has the keys layers_dim, hidden_layers,
+    activation and dtype (``neural_net``'s arguments); layers is
+    [(W_l (n_in, n_out), b_l (n_out,)), ...].  Every key, type, shape, dtype
+    and value is checked; a truncated, tampered, foreign or newer-version
+    file raises ``ModelFileError``.  ``mlnn.load`` builds the network from
+    them (this module never imports the facade).
     """
     name = repr(os.fspath(path)) if isinstance(path, (str, os.PathLike)) else "the file"
     arrays = _read(path, name)
@@ -150,17 +138,10 @@ def load(path, backend=None, n_threads=None):
             if not np.all(np.isfinite(a)):
                 fail(f"{key!r} must hold finite numbers, found NaN or inf")
 
-    # -- rebuild -----------------------------------------------------------------
-    from mlnn._network import neural_net
-    # random_state=0 so that loading never draws from NumPy's global state
-    net = neural_net([int(d) for d in layers_dim], hidden_layers=hidden_layers,
-                     activation=activation, dtype=dtype, backend=backend,
-                     n_threads=n_threads, random_state=0)
-    net.random_state = None
-    for l, (W, b) in enumerate(net._model.layers(), start=1):
-        W[...] = arrays[f"W{l}"]
-        b[...] = arrays[f"b{l}"].reshape(-1)
-    return net
+    spec = {"layers_dim": [int(d) for d in layers_dim], "hidden_layers": hidden_layers,
+            "activation": activation, "dtype": dtype}
+    layers = [(arrays[f"W{l}"], arrays[f"b{l}"].reshape(-1)) for l in range(1, n_layers + 1)]
+    return spec, layers
 
 
 def _read(path, name):

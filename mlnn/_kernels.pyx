@@ -115,6 +115,20 @@ cdef extern from "mlnn_fastmath.h" nogil:
                          Py_ssize_t ld)
     void mlnn_cols_out_f(const float *src, float *dst, Py_ssize_t m, Py_ssize_t cols,
                          Py_ssize_t ld)
+    void mlnn_sgd_step_d(double *params, const double *sums, double *velocity,
+                         Py_ssize_t p0, Py_ssize_t p1, Py_ssize_t n_weights, double alpha,
+                         double s, double lr, double momentum, int nesterov)
+    void mlnn_sgd_step_f(float *params, const float *sums, float *velocity,
+                         Py_ssize_t p0, Py_ssize_t p1, Py_ssize_t n_weights, double alpha,
+                         double s, double lr, double momentum, int nesterov)
+    void mlnn_adam_step_d(double *params, const double *sums, double *m, double *v,
+                          Py_ssize_t p0, Py_ssize_t p1, Py_ssize_t n_weights, double alpha,
+                          double s, double lr_t, double beta_1, double beta_2,
+                          double epsilon)
+    void mlnn_adam_step_f(float *params, const float *sums, float *m, float *v,
+                          Py_ssize_t p0, Py_ssize_t p1, Py_ssize_t n_weights, double alpha,
+                          double s, double lr_t, double beta_1, double beta_2,
+                          double epsilon)
     const char *mlnn_cpu_path()
     const char *mlnn_cpu_paths_compiled()
 
@@ -330,12 +344,14 @@ cdef inline void _gemm(char transa, char transb, int m, int n, int k,
 
 cdef void _dense_forward(const floating *inT, const floating *W, const floating *b,
                          floating *out, Py_ssize_t m, Py_ssize_t ld, Py_ssize_t n_in,
-                         Py_ssize_t n_out) noexcept nogil:
-    # W^T (n_out, n_in) @ inT (n_in, m) + b -> out (n_out, m); rows ld apart
+                         Py_ssize_t n_out, bint in_rows=False) noexcept nogil:
+    # W^T (n_out, n_in) @ inT (n_in, m) + b -> out (n_out, m); rows ld apart.
+    # in_rows: the input is given sample-major instead, (m, n_in) row-major
+    # (the estimators' first layer, when it calls BLAS: no transpose needed)
     cdef Py_ssize_t i, j
     cdef floating bj
     cdef floating *o
-    if not _use_blas(m, n_in, n_out):
+    if not (in_rows or _use_blas(m, n_in, n_out)):
         # small layer: vectorized loops over samples (csrc, AVX2 if available)
         if floating is double:
             mlnn_dense_fwd_d(inT, W, b, out, m, ld, n_in, n_out)
@@ -348,16 +364,27 @@ cdef void _dense_forward(const floating *inT, const floating *W, const floating 
         for i in range(m):
             o[i] = bj
     # column-major: out^T (m, n_out) = inT^T (m, n_in) @ W (n_in, n_out)
-    _gemm(c'N', c'T', <int>m, <int>n_out, <int>n_in, inT, <int>ld, W,
-          <int>n_out, 1, out, <int>ld)
+    if in_rows:
+        _gemm(c'T', c'T', <int>m, <int>n_out, <int>n_in, inT, <int>n_in, W,
+              <int>n_out, 1, out, <int>ld)
+    else:
+        _gemm(c'N', c'T', <int>m, <int>n_out, <int>n_in, inT, <int>ld, W,
+              <int>n_out, 1, out, <int>ld)
 
 
 cdef void _dense_dweight(const floating *inT, const floating *delta, floating *dW,
                          floating *db, Py_ssize_t m, Py_ssize_t ld, Py_ssize_t n_in,
-                         Py_ssize_t n_out) noexcept nogil:
+                         Py_ssize_t n_out, bint in_rows=False) noexcept nogil:
     # dW (n_in, n_out) = inT (n_in, m) @ delta^T (m, n_out) and db (n_out,) =
     # sum over samples of delta, overwritten; rows of inT and delta ld apart
+    # (in_rows: the input is (m, n_in) row-major, as in _dense_forward)
     cdef Py_ssize_t j
+    if in_rows:
+        _gemm(c'T', c'T', <int>n_out, <int>n_in, <int>m, delta, <int>ld, inT,
+              <int>n_in, 0, dW, <int>n_out)
+        for j in range(n_out):
+            db[j] = <floating>_sum(delta + j * ld, m)
+        return
     if _use_blas(m, n_in, n_out):
         # column-major: dW^T (n_out, n_in) = delta (n_out, m) @ inT^T (m, n_in)
         _gemm(c'T', c'N', <int>n_out, <int>n_in, <int>m, delta, <int>ld, inT,
@@ -420,9 +447,11 @@ cdef void _forward_block(const floating *XT, const floating *params, const int64
                          int n_layers, int activation, int head, floating *acts,
                          floating *tmp, Py_ssize_t m, Py_ssize_t ld, bint logits_last,
                          floating *pre_out, floating *act_out, Py_ssize_t total,
-                         Py_ssize_t r0) noexcept nogil:
+                         Py_ssize_t r0, bint x_rows=False) noexcept nogil:
     # XT (n_in, m) -> acts: layer l is (width_l, m) at acts + ld * prefix[l];
     # every row (of XT too) is ld elements long, the first m used.
+    # x_rows: XT is the input sample-major, (m, n_in) row-major; only when the
+    # first layer calls BLAS (_use_blas(m, n_in, n_1)).
     # logits_last: leave the output layer as logits (training: the backward
     # pass turns them into the output error in one step).
     # lay = [sizes (L+1) | w_off (L) | b_off (L) | prefix (L+1)].
@@ -439,7 +468,8 @@ cdef void _forward_block(const floating *XT, const floating *params, const int64
         n_in = sizes[l]
         n_out = sizes[l + 1]
         out = acts + ld * prefix[l]
-        _dense_forward(inp, params + w_off[l], params + b_off[l], out, m, ld, n_in, n_out)
+        _dense_forward(inp, params + w_off[l], params + b_off[l], out, m, ld, n_in, n_out,
+                       x_rows and l == 0)
         if pre_out != NULL:
             _cols_out(out, pre_out + total * prefix[l] + r0 * n_out, m, n_out, ld)
         if l < n_layers - 1:
@@ -476,7 +506,7 @@ cdef void _backward_block(const floating *XT, const int64_t *y, const floating *
 cdef void _backward_layers(const floating *XT, const floating *params, const int64_t *lay,
                            int n_layers, int activation, const floating *acts,
                            floating *delta_a, floating *delta_b, floating *grads,
-                           Py_ssize_t m, Py_ssize_t ld) noexcept nogil:
+                           Py_ssize_t m, Py_ssize_t ld, bint x_rows=False) noexcept nogil:
     # delta_a (n_out, m) IN: the output error delta_L (overwritten as scratch).
     #   dW_l = act_{l-1} delta_l^T,  db_l = sum over samples of delta_l
     #   delta_{l-1} = (W_l delta_l) * f'(act_{l-1})
@@ -493,7 +523,7 @@ cdef void _backward_layers(const floating *XT, const floating *params, const int
         n_out = sizes[l + 1]
         inp = XT if l == 0 else acts + ld * prefix[l - 1]
         _dense_dweight(inp, delta_a, grads + w_off[l], grads + b_off[l], m, ld, n_in,
-                       n_out)
+                       n_out, x_rows and l == 0)
         if l > 0:
             _dense_dinput(delta_a, params + w_off[l], inp, delta_b, m, ld, n_in, n_out,
                           activation)
@@ -511,7 +541,7 @@ cdef struct Workspace:
     # [grads (n_params) | XT (n_in * ld) | acts (ld * sum_w) |
     #  delta_a (ld * max_w) | delta_b (ld * max_w) | tmp (ld)], each region
     # starting at a multiple of ROW_ALIGN; rows of rows samples, ld apart.
-    Py_ssize_t stride, n_chunks, rows, ld, n_params
+    Py_ssize_t stride, n_chunks, rows, ld, n_params, n_weights
     Py_ssize_t xt_off, act_off, da_off, db_off, tmp_off
 
 
@@ -529,6 +559,7 @@ cdef Workspace _plan_rows(Py_ssize_t n_samples, const int64_t *lay, int n_layers
     w.rows = (n_samples + n_chunks - 1) // n_chunks
     w.n_chunks = (n_samples + w.rows - 1) // w.rows
     w.n_params = lay[3 * n_layers] + lay[n_layers]  # b_off[-1] + n_out
+    w.n_weights = lay[2 * n_layers + 1]  # b_off[0]
     w.ld = _round_up(w.rows, ROW_ALIGN)
     w.xt_off = _round_up(w.n_params, ROW_ALIGN)
     w.act_off = w.xt_off + lay[0] * w.ld
@@ -571,12 +602,11 @@ cdef enum:
 
 
 cdef Py_ssize_t _reduce(const floating *ws, Workspace *w, const floating *params,
-                        floating *grads, const floating *reg_mask, double reg_lambda,
-                        double denom, double epsilon, Py_ssize_t p0,
-                        Py_ssize_t p1) noexcept nogil:
-    # For p in [p0, p1): grads[p] = (sum_c slot_c[p] (chunk order) + reg * W[p])
-    # / denom.  denom is 1 for the notebook's summed gradient, and the number
-    # (or summed weight) of the samples for the estimators' mean gradient.
+                        floating *grads, double reg_lambda, double epsilon,
+                        Py_ssize_t p0, Py_ssize_t p1) noexcept nogil:
+    # For p in [p0, p1): grads[p] = sum_c slot_c[p] (chunk order) + reg * W[p],
+    # where W[p] is params[p] for weights, 0 for biases (the weights are the
+    # first w.n_weights entries of params).
     # Tiles of REDUCE_TILE parameters are summed chunk by chunk, so every read
     # of a slot is contiguous; each parameter still adds chunks 0, 1, 2, ...
     # in that order, in double.
@@ -596,7 +626,7 @@ cdef Py_ssize_t _reduce(const floating *ws, Workspace *w, const floating *params
             for p in range(t1 - t0):
                 acc[p] += slot[p]
         for p in range(t0, t1):
-            g = <floating>((acc[p - t0] + reg_lambda * reg_mask[p] * params[p]) / denom)
+            g = <floating>(acc[p - t0] + (reg_lambda * params[p] if p < w.n_weights else 0))
             grads[p] = g
             new = params[p] - <floating>epsilon * g
             if not (isfinite(g) and isfinite(new)):
@@ -617,8 +647,8 @@ cdef inline void _update(floating *params, const floating *grads, double epsilon
 cdef Py_ssize_t _gradient_step(const int64_t *y, floating *params, const int64_t *lay,
                                int n_layers, int activation, floating *ws,
                                Workspace *w, Py_ssize_t n_samples, floating *grads,
-                               const floating *reg_mask, double reg_lambda,
-                               double epsilon, bint update, int n_threads) noexcept nogil:
+                               double reg_lambda, double epsilon, bint update,
+                               int n_threads) noexcept nogil:
     # One full-batch pass: chunk gradients, fixed-order reduction, and (if
     # update and every value is finite) params -= epsilon * grads.
     # Returns the number of non-finite values (0: the step was applied).
@@ -633,12 +663,12 @@ cdef Py_ssize_t _gradient_step(const int64_t *y, floating *params, const int64_t
         for c in prange(w.n_chunks, num_threads=n_threads, schedule='dynamic'):
             _chunk_gradient(y, params, lay, n_layers, activation, ws, w, n_samples, c)
     if n_pblocks == 1:
-        bad = _reduce(ws, w, params, grads, reg_mask, reg_lambda, 1.0, epsilon, 0, n_params)
+        bad = _reduce(ws, w, params, grads, reg_lambda, epsilon, 0, n_params)
         if bad == 0 and update:
             _update(params, grads, epsilon, 0, n_params)
     else:
         for blk in prange(n_pblocks, num_threads=n_threads, schedule='static'):
-            bad += _reduce(ws, w, params, grads, reg_mask, reg_lambda, 1.0, epsilon,
+            bad += _reduce(ws, w, params, grads, reg_lambda, epsilon,
                            blk * pstep, min(n_params, (blk + 1) * pstep))
         if bad == 0 and update:
             for blk in prange(n_pblocks, num_threads=n_threads, schedule='static'):
@@ -665,15 +695,6 @@ def _check_call(X, y, params, lay, n_threads, grads=None):
             raise ValueError("y must have one label per row of X")
         if y.shape[0] and (np.min(y) < 0 or np.max(y) >= lay[n_layers]):
             raise ValueError(f"y must hold labels in [0, {lay[n_layers]})")
-
-
-def _reg_mask(const int64_t[::1] lay, Py_ssize_t n_params, dtype):
-    # 1 for weight entries, 0 for biases: biases are not regularized
-    cdef int n_layers = (lay.shape[0] - 1) // 4
-    mask = np.zeros(n_params, dtype=dtype)
-    for l in range(n_layers):
-        mask[lay[n_layers + 1 + l]: lay[n_layers + 1 + l] + lay[l] * lay[l + 1]] = 1
-    return mask
 
 
 # ---------------------------------------------------------------------------
@@ -726,6 +747,19 @@ def train(const floating[:, ::1] X, const int64_t[::1] y, floating[::1] params,
                 grads, n_chunks, n_threads, True, ws)
 
 
+cdef _checked_ws(ws_in, Workspace *w, Py_ssize_t n_samples, Py_ssize_t n_chunks, dtype):
+    # ws_in: None (allocate) or an array from workspace(n_samples, lay,
+    # n_chunks, dtype), checked before any kernel writes into it
+    if ws_in is None:
+        return _aligned_zeros(w.n_chunks * w.stride, dtype)
+    if not (isinstance(ws_in, np.ndarray) and ws_in.dtype == dtype and ws_in.ndim == 1
+            and ws_in.flags.c_contiguous and ws_in.flags.writeable
+            and ws_in.shape[0] >= w.n_chunks * w.stride and ws_in.ctypes.data % 64 == 0):
+        raise ValueError(f"ws must be an array from workspace({n_samples}, lay, {n_chunks}, "
+                         f"{np.dtype(dtype).name}), or None")
+    return ws_in
+
+
 def workspace(Py_ssize_t n_samples, const int64_t[::1] lay, Py_ssize_t n_chunks, dtype):
     """Scratch for ``train(..., ws=)``: 64-byte aligned, sized for n_samples
     rows cut into n_chunks (as mlnn._core.n_chunks gives) with this layout."""
@@ -748,15 +782,7 @@ cdef tuple _run(const floating[:, ::1] X, const int64_t[::1] y, floating *params
     cdef Workspace w = _plan(n_samples, lay, n_chunks)
     dtype = np.float32 if floating is float else np.float64
     # Scratch is allocated once per call (never per pass), or passed in
-    if ws_in is None:
-        ws_in = _aligned_zeros(w.n_chunks * w.stride, dtype)
-    elif not (isinstance(ws_in, np.ndarray) and ws_in.dtype == dtype and ws_in.ndim == 1
-              and ws_in.flags.c_contiguous and ws_in.flags.writeable
-              and ws_in.shape[0] >= w.n_chunks * w.stride and ws_in.ctypes.data % 64 == 0):
-        raise ValueError(f"ws must be an array from workspace({n_samples}, lay, {n_chunks}, "
-                         f"{np.dtype(dtype).name}), or None")
-    cdef floating[::1] ws = ws_in
-    cdef floating[::1] reg_mask = _reg_mask(lay, w.n_params, dtype)
+    cdef floating[::1] ws = _checked_ws(ws_in, &w, n_samples, n_chunks, dtype)
     with nogil:
         if n_threads == 1:
             for c in range(w.n_chunks):
@@ -766,8 +792,8 @@ cdef tuple _run(const floating[:, ::1] X, const int64_t[::1] y, floating *params
                 _chunk_load(&X[0, 0], n_in, &ws[0], &w, n_samples, c)
         while done < num_pass:
             bad = _gradient_step(&y[0], params_ptr, &lay[0], n_layers, activation,
-                                 &ws[0], &w, n_samples, &grads[0], &reg_mask[0],
-                                 reg_lambda, epsilon, update, n_threads)
+                                 &ws[0], &w, n_samples, &grads[0], reg_lambda, epsilon,
+                                 update, n_threads)
             if bad:
                 break
             done += 1
@@ -989,20 +1015,33 @@ cdef inline Py_ssize_t _sample(Source *src, Py_ssize_t r) noexcept nogil:
     return src.order[r] if src.order != NULL else r
 
 
-cdef void _load_rows(Source *src, floating *XT, Py_ssize_t r0, Py_ssize_t m,
-                     Py_ssize_t n_in, Py_ssize_t ld) noexcept nogil:
-    # batch rows r0 .. r0 + m -> XT (n_in, m), rows ld apart (feature-major)
+cdef const floating *_load_rows(Source *src, floating *XT, Py_ssize_t r0, Py_ssize_t m,
+                                Py_ssize_t n_in, Py_ssize_t ld, bint x_rows) noexcept nogil:
+    # Batch rows r0 .. r0 + m as the first layer reads them.  Returns either
+    # XT, filled feature-major (n_in, m) with rows ld apart, or, with x_rows
+    # (a first layer that calls BLAS, which reads sample-major rows as they
+    # are), the rows (m, n_in) row-major: X itself for consecutive dense rows,
+    # else a copy in XT's room (n_in * ld >= m * n_in).
     cdef const floating *X = <const floating *>src.X
     cdef const floating *data = <const floating *>src.data
-    cdef const floating *row
     cdef Py_ssize_t i, k, s, p
     if X != NULL and src.order == NULL:
+        if x_rows:
+            return X + r0 * n_in
         _cols_in(X + r0 * n_in, XT, m, n_in, ld)
+    elif X != NULL and x_rows:
+        for i in range(m):
+            memcpy(XT + i * n_in, X + src.order[r0 + i] * n_in, n_in * sizeof(floating))
     elif X != NULL:
         for i in range(m):
-            row = X + _sample(src, r0 + i) * n_in
             for k in range(n_in):
-                XT[k * ld + i] = row[k]
+                XT[k * ld + i] = X[src.order[r0 + i] * n_in + k]
+    elif x_rows:
+        memset(XT, 0, m * n_in * sizeof(floating))
+        for i in range(m):
+            s = _sample(src, r0 + i)
+            for p in range(src.indptr[s], src.indptr[s + 1]):
+                XT[i * n_in + src.indices[p]] = data[p]
     else:
         for k in range(n_in):
             memset(XT + k * ld, 0, m * sizeof(floating))
@@ -1010,6 +1049,7 @@ cdef void _load_rows(Source *src, floating *XT, Py_ssize_t r0, Py_ssize_t m,
             s = _sample(src, r0 + i)
             for p in range(src.indptr[s], src.indptr[s + 1]):
                 XT[src.indices[p] * ld + i] = data[p]
+    return XT
 
 
 cdef double _output_delta(Source *src, floating *z, floating *delta, floating *tmp,
@@ -1054,163 +1094,165 @@ cdef double _output_delta(Source *src, floating *z, floating *delta, floating *t
     return total
 
 
-cdef double _chunk_mean_grad(Source *src, const floating *params, const int64_t *lay,
-                             int n_layers, int activation, int head, floating *ws,
-                             Workspace *w, Py_ssize_t b0, Py_ssize_t m_batch,
-                             Py_ssize_t c) noexcept nogil:
+cdef double _chunk_sums(Source *src, const floating *params, const int64_t *lay,
+                        int n_layers, int activation, int head, floating *ws,
+                        Workspace *w, Py_ssize_t b0, Py_ssize_t m_batch,
+                        Py_ssize_t c) noexcept nogil:
     # Forward + backward for chunk c of the batch starting at row b0 of the
     # source; its gradient sums land in its own slot.  Returns its data loss.
     cdef Py_ssize_t m = min(w.rows, m_batch - c * w.rows)
     cdef Py_ssize_t r0 = b0 + c * w.rows
     cdef floating *slot = ws + c * w.stride
     cdef double loss
-    _load_rows(src, slot + w.xt_off, r0, m, lay[0], w.ld)
-    _forward_block(slot + w.xt_off, params, lay, n_layers, activation, head,
-                   slot + w.act_off, slot + w.tmp_off, m, w.ld, True, NULL, NULL, 0, 0)
-    loss = _output_delta(src, slot + w.act_off + w.ld * lay[3 * n_layers + n_layers],
+    cdef bint x_rows = _use_blas(m, lay[0], lay[1])
+    cdef const floating *inp = _load_rows(src, slot + w.xt_off, r0, m, lay[0], w.ld, x_rows)
+    _forward_block(inp, params, lay, n_layers, activation, head, slot + w.act_off,
+                   slot + w.tmp_off, m, w.ld, True, NULL, NULL, 0, 0, x_rows)
+    loss = _output_delta(src, slot + w.act_off + w.ld * lay[4 * n_layers],
                          slot + w.da_off, slot + w.tmp_off, r0, m, w.ld, lay[n_layers], head)
-    _backward_layers(slot + w.xt_off, params, lay, n_layers, activation, slot + w.act_off,
-                     slot + w.da_off, slot + w.db_off, slot, m, w.ld)
+    _backward_layers(inp, params, lay, n_layers, activation, slot + w.act_off,
+                     slot + w.da_off, slot + w.db_off, slot, m, w.ld, x_rows)
     return loss
 
 
-cdef double _batch_loss_grad(Source *src, const floating *params, const int64_t *lay,
-                             int n_layers, int activation, int head, double alpha,
-                             floating *ws, double *chunk_loss, Py_ssize_t n_chunks,
-                             floating *grads, const floating *reg_mask, Py_ssize_t b0,
-                             Py_ssize_t m_batch, int n_threads) noexcept nogil:
-    # The loss and mean gradient (grads OUT) of batch rows b0 .. b0 + m_batch,
-    # as mlnn._reference.loss_grad: with s the summed sample weight,
-    #   loss = data loss / s + (alpha / 2) * sum ||W||^2 / s
-    #   grads = (sum_i dL_i + alpha * W) / s
-    # Chunks of the batch are cut by its size alone (n_chunks), so the
-    # result does not depend on n_threads.
+cdef struct BatchSums:
+    # What a batch's forward and backward passes leave behind
+    double loss    # scikit-learn's batch loss (data term + penalty)
+    double s       # summed sample weight (rows when unweighted): the mean's divisor
+    void *sums     # (n_params,) un-regularized gradient sums over the batch
+
+
+cdef BatchSums _batch_sums(Source *src, const floating *params, const int64_t *lay,
+                           int n_layers, int activation, int head, double alpha,
+                           floating *ws, double *chunk_loss, Py_ssize_t n_chunks,
+                           floating *reduced, Py_ssize_t b0, Py_ssize_t m_batch,
+                           int n_threads) noexcept nogil:
+    # Batch rows b0 .. b0 + m_batch: the loss, as mlnn._reference.loss_grad,
+    #   loss = data loss / s + (alpha / 2) * sum ||W||^2 / s,
+    # and the gradient sums.  Chunks of the batch are cut by its size alone
+    # (n_chunks), and their sums added in chunk order (into reduced, when
+    # there is more than one), so nothing depends on n_threads.
     cdef Workspace w = _plan_rows(m_batch, lay, n_layers, n_chunks)
     cdef const floating *sw = <const floating *>src.sw
-    cdef Py_ssize_t n_params = w.n_params
-    cdef Py_ssize_t n_pblocks = n_threads if n_params >= 16384 else 1
-    cdef Py_ssize_t pstep = (n_params + n_pblocks - 1) // n_pblocks
-    cdef Py_ssize_t c, i, l, blk
-    cdef double s = 0, sq = 0, data = 0, loss
+    cdef Py_ssize_t n_pblocks = n_threads if w.n_params >= 16384 else 1
+    cdef Py_ssize_t pstep = (w.n_params + n_pblocks - 1) // n_pblocks
+    cdef Py_ssize_t c, i, blk
+    cdef double data = 0
+    cdef BatchSums out
+    out.s = 0
     if sw == NULL:
-        s = m_batch
+        out.s = m_batch
     else:
         for i in range(m_batch):
-            s += sw[_sample(src, b0 + i)]
-    for l in range(n_layers):
-        sq += _dot(params + lay[n_layers + 1 + l], params + lay[n_layers + 1 + l],
-                   lay[l] * lay[l + 1])
+            out.s += sw[_sample(src, b0 + i)]
+    # the penalty reads the weights before this batch's step
+    cdef double sq = _dot(params, params, w.n_weights)
     if n_threads == 1 or w.n_chunks == 1:
         for c in range(w.n_chunks):
-            chunk_loss[c] = _chunk_mean_grad(src, params, lay, n_layers, activation, head,
-                                             ws, &w, b0, m_batch, c)
+            chunk_loss[c] = _chunk_sums(src, params, lay, n_layers, activation, head,
+                                        ws, &w, b0, m_batch, c)
     else:
         for c in prange(w.n_chunks, num_threads=n_threads, schedule='dynamic'):
-            chunk_loss[c] = _chunk_mean_grad(src, params, lay, n_layers, activation, head,
-                                             ws, &w, b0, m_batch, c)
+            chunk_loss[c] = _chunk_sums(src, params, lay, n_layers, activation, head,
+                                        ws, &w, b0, m_batch, c)
     for c in range(w.n_chunks):
         data = data + chunk_loss[c]
     if head == HEAD_IDENTITY:
-        loss = 0.5 * (data / s) / lay[n_layers]
+        out.loss = 0.5 * (data / out.s) / lay[n_layers]
     else:
-        loss = data / s
-    loss = loss + (0.5 * alpha) * sq / s
-    if n_pblocks == 1:
-        _reduce(ws, &w, params, grads, reg_mask, alpha, s, 0.0, 0, n_params)
+        out.loss = data / out.s
+    out.loss = out.loss + (0.5 * alpha) * sq / out.s
+    if w.n_chunks == 1:
+        out.sums = ws  # the one slot starts with its gradient sums
+    elif n_pblocks == 1:
+        _reduce(ws, &w, params, reduced, 0.0, 0.0, 0, w.n_params)
+        out.sums = reduced
     else:
         for blk in prange(n_pblocks, num_threads=n_threads, schedule='static'):
-            _reduce(ws, &w, params, grads, reg_mask, alpha, s, 0.0, blk * pstep,
-                    min(n_params, (blk + 1) * pstep))
-    return loss
+            _reduce(ws, &w, params, reduced, 0.0, 0.0, blk * pstep,
+                    min(w.n_params, (blk + 1) * pstep))
+        out.sums = reduced
+    return out
 
 
-cdef void _sgd_step(floating *params, const floating *grads, floating *velocity,
-                    double learning_rate, double momentum, bint nesterov,
-                    Py_ssize_t p0, Py_ssize_t p1) noexcept nogil:
-    # v = momentum * v - lr * g;  params += v, or with Nesterov
-    # params += momentum * v - lr * g  (scikit-learn's SGDOptimizer, in the
-    # model's dtype)
-    cdef floating mu = <floating>momentum, lr = <floating>learning_rate
-    cdef Py_ssize_t p
-    for p in range(p0, p1):
-        velocity[p] = mu * velocity[p] - lr * grads[p]
-        if nesterov:
-            params[p] = params[p] + (mu * velocity[p] - lr * grads[p])
-        else:
-            params[p] = params[p] + velocity[p]
+cdef struct Step:
+    # One optimizer step's constants, for p in [p0, p1) of params
+    int solver
+    double alpha, s            # g = (sums + alpha * W) / s
+    double lr, momentum        # SGD (lr: the current learning rate)
+    bint nesterov
+    double lr_t, beta_1, beta_2, epsilon   # Adam (lr_t: bias-corrected)
+    Py_ssize_t n_weights
 
 
-cdef void _adam_step(floating *params, const floating *grads, floating *m, floating *v,
-                     double lr_t, double beta_1, double beta_2, double epsilon,
-                     Py_ssize_t p0, Py_ssize_t p1) noexcept nogil:
-    # m = b1 m + (1 - b1) g;  v = b2 v + (1 - b2) g^2;
-    # params += -lr_t m / (sqrt(v) + eps), the step in double (as NumPy
-    # computes it with a float64 lr_t) and the moments in the model's dtype
-    cdef floating b1 = <floating>beta_1, b2 = <floating>beta_2
-    cdef floating c1 = <floating>(1 - beta_1), c2 = <floating>(1 - beta_2)
-    cdef floating eps = <floating>epsilon, g
-    cdef Py_ssize_t p
-    for p in range(p0, p1):
-        g = grads[p]
-        m[p] = b1 * m[p] + c1 * g
-        v[p] = b2 * v[p] + c2 * (g * g)
+cdef inline floating _mean_grad(const floating *sums, const floating *params, Step *st,
+                                Py_ssize_t p) noexcept nogil:
+    # scikit-learn's mean gradient, (sum + alpha * W) / s; no penalty on biases
+    if p < st.n_weights:
+        return <floating>((sums[p] + st.alpha * params[p]) / st.s)
+    return <floating>(sums[p] / st.s)
+
+
+cdef inline void _solver_step(floating *params, const floating *sums, floating *state,
+                              Py_ssize_t n_params, Step *st, Py_ssize_t p0,
+                              Py_ssize_t p1) noexcept nogil:
+    # csrc (mlnn_dense_impl.h), vectorized for the CPU level
+    if st.solver == SOLVER_SGD:
         if floating is double:
-            params[p] = params[p] + (-lr_t * m[p]) / (sqrt(v[p]) + eps)
+            mlnn_sgd_step_d(params, sums, state, p0, p1, st.n_weights, st.alpha, st.s,
+                            st.lr, st.momentum, st.nesterov)
         else:
-            params[p] = <floating>(<double>params[p]
-                                   + (-lr_t * m[p]) / <double>(<floating>sqrt(v[p]) + eps))
+            mlnn_sgd_step_f(params, sums, state, p0, p1, st.n_weights, st.alpha, st.s,
+                            st.lr, st.momentum, st.nesterov)
+    elif floating is double:
+        mlnn_adam_step_d(params, sums, state, state + n_params, p0, p1, st.n_weights,
+                         st.alpha, st.s, st.lr_t, st.beta_1, st.beta_2, st.epsilon)
+    else:
+        mlnn_adam_step_f(params, sums, state, state + n_params, p0, p1, st.n_weights,
+                         st.alpha, st.s, st.lr_t, st.beta_1, st.beta_2, st.epsilon)
 
 
-cdef Py_ssize_t _epoch_run(Source *src, floating *params, const int64_t *lay,
-                           int n_layers, int activation, int head, double alpha,
-                           Py_ssize_t n_samples, Py_ssize_t batch_size,
-                           Py_ssize_t chunks_full, Py_ssize_t chunks_last, int solver,
-                           const double *hyper, floating *state, Py_ssize_t step,
-                           floating *ws, double *chunk_loss, floating *grads,
-                           const floating *reg_mask, int n_threads,
-                           double *total) noexcept nogil:
-    # Every batch of the epoch: loss and mean gradient, then the solver's
-    # step on params and state.  Returns Adam's step count after the epoch.
+cdef double _epoch_run(Source *src, floating *params, const int64_t *lay, int n_layers,
+                       int activation, int head, Py_ssize_t n_samples,
+                       Py_ssize_t batch_size, Py_ssize_t chunks_full,
+                       Py_ssize_t chunks_last, Step *st, floating *state,
+                       Py_ssize_t *step, floating *ws, double *chunk_loss,
+                       floating *reduced, int n_threads) noexcept nogil:
+    # Every batch of the epoch: loss and gradient sums, then the solver's
+    # step on params and state.  Returns the sum of batch loss * batch rows;
+    # step (IN/OUT) counts the batches (Adam's t).
     cdef Py_ssize_t n_params = lay[3 * n_layers] + lay[n_layers]
     cdef Py_ssize_t n_pblocks = n_threads if n_params >= 16384 else 1
     cdef Py_ssize_t pstep = (n_params + n_pblocks - 1) // n_pblocks
-    cdef Py_ssize_t b0, m_b, blk
-    cdef double loss, lr_t = 0
-    b0 = 0
+    cdef Py_ssize_t b0 = 0, m_b, blk
+    cdef double total = 0
+    cdef BatchSums b
     while b0 < n_samples:
         m_b = min(batch_size, n_samples - b0)
-        loss = _batch_loss_grad(src, params, lay, n_layers, activation, head, alpha, ws,
-                                chunk_loss, chunks_full if m_b == batch_size else chunks_last,
-                                grads, reg_mask, b0, m_b, n_threads)
-        total[0] += loss * m_b
-        step += 1
-        if solver == SOLVER_ADAM:
-            lr_t = hyper[0] * sqrt(1 - pow(hyper[2], <double>step)) / (1 - pow(hyper[1], <double>step))
+        b = _batch_sums(src, params, lay, n_layers, activation, head, st.alpha, ws,
+                        chunk_loss, chunks_full if m_b == batch_size else chunks_last,
+                        reduced, b0, m_b, n_threads)
+        total += b.loss * m_b
+        step[0] += 1
+        st.s = b.s
+        if st.solver == SOLVER_ADAM:
+            st.lr_t = (st.lr * sqrt(1 - pow(st.beta_2, <double>step[0]))
+                       / (1 - pow(st.beta_1, <double>step[0])))
         if n_pblocks == 1:
-            _solver_step(params, grads, state, n_params, solver, hyper, lr_t, 0, n_params)
+            _solver_step(params, <floating *>b.sums, state, n_params, st, 0, n_params)
         else:
             for blk in prange(n_pblocks, num_threads=n_threads, schedule='static'):
-                _solver_step(params, grads, state, n_params, solver, hyper, lr_t,
+                _solver_step(params, <floating *>b.sums, state, n_params, st,
                              blk * pstep, min(n_params, (blk + 1) * pstep))
         b0 += m_b
-    return step
-
-
-cdef inline void _solver_step(floating *params, const floating *grads, floating *state,
-                              Py_ssize_t n_params, int solver, const double *hyper,
-                              double lr_t, Py_ssize_t p0, Py_ssize_t p1) noexcept nogil:
-    if solver == SOLVER_SGD:
-        _sgd_step(params, grads, state, hyper[0], hyper[1], hyper[2] != 0, p0, p1)
-    else:
-        _adam_step(params, grads, state, state + n_params, lr_t, hyper[1], hyper[2],
-                   hyper[3], p0, p1)
+    return total
 
 
 cdef tuple _source(X, Y, sample_weight, Py_ssize_t n_in, Py_ssize_t n_out, dtype, Source *src):
     """Check the arrays of a training call and point src at them.
 
-    Returns the arrays src points into (kept alive by the caller).  X is a
-    C-contiguous 2-D array or a scipy.sparse CSR matrix, in ``dtype``.
+    Returns (the arrays src points into, kept alive by the caller; n_samples).
+    X is a C-contiguous 2-D array or a scipy.sparse CSR matrix, in ``dtype``.
     """
     src.X = src.data = src.Y = src.sw = NULL
     src.indices = NULL
@@ -1233,16 +1275,14 @@ cdef tuple _source(X, Y, sample_weight, Py_ssize_t n_in, Py_ssize_t n_out, dtype
         indices = np.ascontiguousarray(X.indices, dtype=np.int32)
         indptr = np.ascontiguousarray(X.indptr, dtype=np.int64)
         n_samples = X.shape[0]
-        if indptr.shape[0] != n_samples + 1 or indptr[n_samples] > data.shape[0] or (
-                indices.shape[0] and (indices.min() < 0 or indices.max() >= n_in)):
+        if (indptr.shape[0] != n_samples + 1 or indptr[0] != 0
+                or indptr[n_samples] > data.shape[0] or indices.shape[0] < data.shape[0]
+                or np.any(np.diff(indptr) < 0)
+                or (indices.shape[0] and (indices.min() < 0 or indices.max() >= n_in))):
             raise ValueError("X is not a valid CSR matrix")
-        if np.any(np.diff(indptr) < 0) or indptr[0] != 0:
-            raise ValueError("X is not a valid CSR matrix")
-        keep = (data, indices, indptr)
-        # a dummy element keeps the pointers valid for a matrix without entries
-        if data.shape[0] == 0:
+        if data.shape[0] == 0:  # a dummy entry keeps the pointers valid
             data, indices = np.zeros(1, dtype), np.zeros(1, np.int32)
-            keep = (data, indices, indptr)
+        keep = (data, indices, indptr)
         src.data = <const void *><size_t>data.ctypes.data
         src.indices = <const int32_t *><size_t>indices.ctypes.data
         src.indptr = <const int64_t *><size_t>indptr.ctypes.data
@@ -1265,7 +1305,7 @@ cdef tuple _source(X, Y, sample_weight, Py_ssize_t n_in, Py_ssize_t n_out, dtype
     return keep, n_samples
 
 
-def _check_model(params, lay, grads, n_threads, head, activation):
+def _check_model(params, lay, n_threads, head, activation):
     n_layers = (lay.shape[0] - 1) // 4
     if n_threads < 1:
         raise ValueError(f"n_threads must be >= 1, got {n_threads}")
@@ -1273,17 +1313,11 @@ def _check_model(params, lay, grads, n_threads, head, activation):
         raise ValueError("lay must come from mlnn._spec.layout")
     if params.shape[0] != lay[3 * n_layers] + lay[n_layers]:
         raise ValueError("params does not match lay")
-    if grads.shape[0] != params.shape[0]:
-        raise ValueError("grads must have the shape of params")
     if head not in (HEAD_SOFTMAX, HEAD_LOGISTIC, HEAD_IDENTITY, HEAD_EXP):
         raise ValueError(f"unknown head code {head}")
     if activation not in (ACT_TANH, ACT_RELU, ACT_SIGMOID, ACT_IDENTITY):
         raise ValueError(f"unknown activation code {activation}")
     return n_layers
-
-
-def _n_batch_chunks(Py_ssize_t n_rows, Py_ssize_t n_chunks):
-    return max(1, min(n_chunks, n_rows))
 
 
 def loss_grad(X, Y, sample_weight, const floating[::1] params, const int64_t[::1] lay,
@@ -1297,29 +1331,36 @@ def loss_grad(X, Y, sample_weight, const floating[::1] params, const int64_t[::1
     rows are cut (mlnn._core.n_chunks), which fixes the summation order.
     Returns the loss.  See mlnn._reference.loss_grad for the formulas.
     """
-    cdef int n_layers = _check_model(params, lay, grads, n_threads, head, activation)
+    cdef int n_layers = _check_model(params, lay, n_threads, head, activation)
+    if grads.shape[0] != params.shape[0]:
+        raise ValueError("grads must have the shape of params")
     cdef Source src
-    cdef Py_ssize_t n_samples
+    cdef Py_ssize_t n_samples, p
     dtype = np.float32 if floating is float else np.float64
     keep, n_samples = _source(X, Y, sample_weight, lay[0], lay[n_layers], dtype, &src)
     if n_samples == 0:
         raise ValueError("X must have at least one row")
     cdef Workspace w = _plan(n_samples, lay, n_chunks)
     cdef floating[::1] ws = _aligned_zeros(w.n_chunks * w.stride, dtype)
-    cdef floating[::1] reg_mask = _reg_mask(lay, w.n_params, dtype)
     cdef double[::1] chunk_loss = np.zeros(w.n_chunks)
-    cdef double loss
+    cdef BatchSums b
+    cdef Step st
+    st.alpha = alpha
+    st.n_weights = w.n_weights
     with nogil:
-        loss = _batch_loss_grad(&src, &params[0], &lay[0], n_layers, activation, head,
-                                alpha, &ws[0], &chunk_loss[0], w.n_chunks, &grads[0],
-                                &reg_mask[0], 0, n_samples, n_threads)
-    return loss
+        b = _batch_sums(&src, &params[0], &lay[0], n_layers, activation, head, alpha,
+                        &ws[0], &chunk_loss[0], w.n_chunks, &grads[0], 0, n_samples,
+                        n_threads)
+        st.s = b.s
+        for p in range(w.n_params):
+            grads[p] = _mean_grad(<floating *>b.sums, &params[0], &st, p)
+    return b.loss
 
 
 def epoch(X, Y, sample_weight, const int64_t[::1] order, Py_ssize_t batch_size,
           floating[::1] params, const int64_t[::1] lay, int activation, int head,
           double alpha, int solver, const double[::1] hyper, floating[:, ::1] state,
-          Py_ssize_t step, Py_ssize_t n_chunks, int n_threads):
+          Py_ssize_t step, Py_ssize_t n_chunks, int n_threads, ws=None):
     """One epoch of mini-batch training, in place, in one call without the GIL.
 
     X, Y, sample_weight IN as for ``loss_grad``; order (n_samples,) IN: the
@@ -1329,13 +1370,14 @@ def epoch(X, Y, sample_weight, const int64_t[::1] order, Py_ssize_t batch_size,
     hyper IN: [learning_rate, momentum, nesterov] for SGD,
     [learning_rate_init, beta_1, beta_2, epsilon] for Adam; step IN: Adam's
     batch count before the epoch.  n_chunks: the chunks of a full batch
-    (mlnn._core.n_chunks(batch_size)); a shorter last batch is cut into as
-    many as its rows allow.
+    (mlnn._core.n_chunks(batch_size)); a shorter last batch is cut into
+    proportionally fewer.  ws (scratch, optional): an array from
+    ``workspace(batch_size, lay, n_chunks, dtype)``, whose contents on entry
+    do not matter, so that repeated calls need not allocate it.
     Returns (sum over batches of batch loss * batch rows, step after the
     epoch).  See mlnn._reference.epoch.
     """
-    cdef floating[::1] grads = np.empty_like(np.asarray(params))
-    cdef int n_layers = _check_model(params, lay, grads, n_threads, head, activation)
+    cdef int n_layers = _check_model(params, lay, n_threads, head, activation)
     cdef Source src
     cdef Py_ssize_t n_samples
     dtype = np.float32 if floating is float else np.float64
@@ -1356,17 +1398,27 @@ def epoch(X, Y, sample_weight, const int64_t[::1] order, Py_ssize_t batch_size,
         return 0.0, step
     batch_size = min(batch_size, n_samples)
     cdef Py_ssize_t last = n_samples - (n_samples - 1) // batch_size * batch_size
-    cdef Py_ssize_t chunks_full = _n_batch_chunks(batch_size, n_chunks)
+    cdef Py_ssize_t chunks_full = max(1, min(n_chunks, batch_size))
     cdef Py_ssize_t chunks_last = min(chunks_full, max(1, last * chunks_full // batch_size))
     cdef Workspace w = _plan(batch_size, lay, chunks_full)
-    cdef floating[::1] ws = _aligned_zeros(w.n_chunks * w.stride, dtype)
-    cdef floating[::1] reg_mask = _reg_mask(lay, w.n_params, dtype)
+    cdef floating[::1] ws_ = _checked_ws(ws, &w, batch_size, chunks_full, dtype)
+    cdef floating[::1] reduced = np.empty_like(np.asarray(params))
     cdef double[::1] chunk_loss = np.zeros(w.n_chunks)
-    cdef double total = 0
+    cdef double total
+    cdef Step st
+    st.solver = solver
+    st.alpha = alpha
+    st.n_weights = w.n_weights
+    st.lr = hyper[0]
+    if solver == SOLVER_SGD:
+        st.momentum = hyper[1]
+        st.nesterov = hyper[2] != 0
+    else:
+        st.beta_1, st.beta_2, st.epsilon = hyper[1], hyper[2], hyper[3]
     src.order = &order[0]
     with nogil:
-        step = _epoch_run(&src, &params[0], &lay[0], n_layers, activation, head, alpha,
-                          n_samples, batch_size, chunks_full, chunks_last, solver, &hyper[0],
-                          &state[0, 0], step, &ws[0], &chunk_loss[0], &grads[0],
-                          &reg_mask[0], n_threads, &total)
+        total = _epoch_run(&src, &params[0], &lay[0], n_layers, activation, head,
+                           n_samples, batch_size, chunks_full, chunks_last, &st,
+                           &state[0, 0], &step, &ws_[0], &chunk_loss[0], &reduced[0],
+                           n_threads)
     return total, step

@@ -8,7 +8,9 @@ import re
 
 import numpy as np
 
+from mlnn import _io
 from mlnn import _validation as V
+from mlnn._callbacks import History, empty_history
 from mlnn._core import Model, NonFiniteInputError
 from mlnn._reference import softmax as _softmax
 
@@ -62,7 +64,7 @@ class neural_net:  # noqa: N801 - the notebook's name
         self.random_state = V.check_random_state(random_state)
         self._model = Model(sizes, self.activation, self.dtype, backend, self.n_threads)
         self._model.init_weights(random_state)
-        self.history_ = _empty_history()
+        self.history_ = empty_history()
 
     # -- parameters ------------------------------------------------------------
     @property
@@ -194,23 +196,15 @@ class neural_net:  # noqa: N801 - the notebook's name
         if on_divergence not in ("raise", "warn"):
             raise ValueError(
                 f"on_divergence must be 'raise' or 'warn', got {on_divergence!r}")
-        self.history_ = _empty_history()
+        history = History(self._model, X, y, reg_lambda)
+        self.history_ = history.data
         bar = _progress_bar(num_pass) if progress else None
         # The weights at the last record point with a finite loss, and how
         # many passes they had: put back if the loss becomes non-finite.
         last_good = [self._model.params.copy(), 0]
 
-        labels = np.empty(X.shape[0], dtype=np.int64)
-
         def on_record(i, grads):
-            # loss and predicted labels from one forward pass
-            loss = self._model.loss(X, y, reg_lambda, labels)
-            # with a non-finite loss the outputs may be NaN: no accuracy then
-            acc = float(np.mean(labels == y)) if np.isfinite(loss) else np.nan
-            self.history_["pass"].append(i)
-            self.history_["loss"].append(loss)
-            self.history_["accuracy"].append(acc)
-            self.history_["grad_norms"].append(self._model.grad_norms(grads))
+            loss = history.record(i, grads)
             if bar is not None:
                 bar.update(i + 1 - bar.n)
                 bar.set_postfix(loss=f"{loss:.6f}")
@@ -270,7 +264,6 @@ class neural_net:  # noqa: N801 - the notebook's name
     # -- persistence (mlnn._io) --------------------------------------------------
     def save(self, path):
         """Write the model to an .npz file (no pickle); read it with mlnn.load."""
-        from mlnn import _io
         return _io.save(self, path)
 
     def __repr__(self):
@@ -278,10 +271,40 @@ class neural_net:  # noqa: N801 - the notebook's name
                 f"dtype={self.dtype.name}, backend={self.backend_!r})")
 
 
-def _empty_history():
-    return {"pass": [], "loss": [], "accuracy": [], "grad_norms": []}
-
-
 def _progress_bar(total):
     from tqdm.auto import tqdm
     return tqdm(total=total, unit="pass", desc="training")
+
+
+def load(path, backend=None, n_threads=None):
+    """Read a model written by ``neural_net.save``; returns a ``neural_net``.
+
+    Parameters
+    ----------
+    path : str, os.PathLike or binary file object
+    backend, n_threads : as for ``neural_net`` (not stored in the file)
+
+    Every key, type, shape, dtype and value is checked; a truncated,
+    tampered, foreign or newer-version file raises ``ModelFileError``.
+    The initial random state is not stored: ``random_state`` is None.
+
+    Examples
+    --------
+    >>> import mlnn, numpy as np, tempfile, os
+    >>> nn = mlnn.neural_net([2, 4, 2], random_state=0)
+    >>> path = nn.save(os.path.join(tempfile.mkdtemp(), "moons"))
+    >>> nn2 = mlnn.load(path)
+    >>> X = np.random.RandomState(0).randn(5, 2)
+    >>> bool(np.array_equal(nn.predict_proba(X), nn2.predict_proba(X)))
+    True
+    """
+    spec, layers = _io.read(path)
+    # random_state=0 so that loading never draws from NumPy's global state
+    net = neural_net(spec["layers_dim"], hidden_layers=spec["hidden_layers"],
+                     activation=spec["activation"], dtype=spec["dtype"], backend=backend,
+                     n_threads=n_threads, random_state=0)
+    net.random_state = None
+    for (W, b), (W_file, b_file) in zip(net._model.layers(), layers):
+        W[...] = W_file
+        b[...] = b_file
+    return net

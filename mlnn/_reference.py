@@ -251,7 +251,7 @@ def loss_grad(X, Y, sample_weight, params, lay, activation, head, alpha, grads,
 
 
 def epoch(X, Y, sample_weight, order, batch_size, params, lay, activation, head, alpha,
-          solver, hyper, state, step, n_chunks, n_threads):
+          solver, hyper, state, step, n_chunks, n_threads, ws=None):
     """One epoch of mini-batch training, in place (scikit-learn's inner loop).
 
     Batches are consecutive slices of ``order`` (the epoch's permutation of

@@ -25,6 +25,7 @@ import numpy as np
 from matplotlib.animation import FuncAnimation
 
 from mlnn import _validation as V
+from mlnn._callbacks import History
 
 __all__ = ["visualize_preds", "animate_preds", "plot_loss", "plot_gradients",
            "plot_activation", "TrainingAnimation"]
@@ -364,7 +365,7 @@ def animate_preds(net, X, y, reg_lambda, epsilon, num_pass=35000, frames=120,
     passes = _frame_passes(num_pass, frames)
     Z = np.empty((frames, ys.size, xs.size), dtype=np.uint8)
     losses = np.empty(frames)
-    history = {"pass": [], "loss": [], "accuracy": [], "grad_norms": []}
+    history = History(model, X, y, reg_lambda)
     done = 0
     for i, target in enumerate(passes):
         if target > done:
@@ -372,13 +373,9 @@ def animate_preds(net, X, y, reg_lambda, epsilon, num_pass=35000, frames=120,
             # bit-identical weights (each pass depends only on the weights)
             done += model.train(X, y, reg_lambda, epsilon, int(target - done))
         Z[i] = model.predict(pts).reshape(ys.size, xs.size)
-        losses[i] = model.loss(X, y, reg_lambda)
-        grads, _ = model.gradients(X, y, reg_lambda)
-        history["pass"].append(int(done))
-        history["loss"].append(float(losses[i]))
-        history["accuracy"].append(float(np.mean(model.predict(X) == y)))
-        history["grad_norms"].append(model.grad_norms(grads))
-    net.history_ = history
+        # the gradient at these weights: what the next pass would step along
+        losses[i] = history.record(done, model.gradients(X, y, reg_lambda)[0])
+    net.history_ = history.data
 
     fig, ax = plt.subplots(figsize=ANIM_FIGSIZE, dpi=ANIM_DPI)
     # Fixed margins rather than tight_layout(): any layout engine makes
