@@ -62,6 +62,14 @@ def parse_args(argv=None):
 
 
 ARGS = parse_args() if __name__ == "__main__" else None
+# Some hosts here set OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE to keep old OpenBLAS
+# builds from crashing on their CPUs.  They force a current OpenBLAS onto
+# older (e.g. Haswell) GEMM kernels for NumPy, SciPy and mlnn, but not for
+# PyTorch or JAX, and users do not have them: the bench measures without
+# them.  OpenBLAS reads them when it loads, so this happens before any import
+# of NumPy.  (Tests and CI never touch them.)
+REMOVED_ENV = {var: os.environ.pop(var) for var in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
+               if ARGS is not None and var in os.environ}
 if ARGS is not None and ARGS.threads is not None:
     # must happen before NumPy, torch and the OpenMP runtime load
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
@@ -917,9 +925,14 @@ class Bench:
             path = _kernels.cpu_path()
         except Exception:  # noqa: BLE001 - informational only
             path = None
+        from threadpoolctl import threadpool_info
+        blas = [dict(library=i.get("internal_api"), version=i.get("version"),
+                     kernel=i.get("architecture"), file=os.path.basename(i.get("filepath", "")))
+                for i in threadpool_info() if i.get("user_api") == "blas"]
         return dict(host=platform.node(), cpu=cpu, cpus=_threads.cpu_count(),
                     all_threads=self.all_threads, python=platform.python_version(),
-                    versions=peers.versions(), mlnn_cpu_path=path,
+                    versions=peers.versions(), mlnn_cpu_path=path, blas=blas,
+                    removed_env=REMOVED_ENV,
                     git_commit=commit, mlnn_dirty=dirty,
                     # thread settings change multi-threaded timings a lot on a busy machine
                     env={k: os.environ.get(k) for k in (
@@ -951,6 +964,13 @@ class Bench:
             f"(git {m['git_commit']}{', mlnn/ modified' if m['mlnn_dirty'] else ''}), "
             f"load average {d['loadavg_start'][0]:.1f} at start, "
             f"{d['loadavg_end'][0]:.1f} at end; whole run {d['wall_s']:.0f} s.",
+            "",
+            f"mlnn CPU level: {m.get('mlnn_cpu_path')}. BLAS: " + "; ".join(
+                f"{b['library']} {b['version']} ({b['kernel']} kernels, {b['file']})"
+                for b in m.get("blas", [])) + ". Removed from this process's environment "
+            "before NumPy loaded: " + (", ".join(f"{k}={v}" for k, v in
+                                                 m.get("removed_env", {}).items()) or "nothing")
+            + ".",
             "",
             "| workload | implementation | median | min–max | × mlnn | GFLOP/s | target | met? |",
             "|---|---|---:|---:|---:|---:|---|---|",

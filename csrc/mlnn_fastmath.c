@@ -211,6 +211,17 @@ MLNN_DISPATCH_RED(sum_f, float, (const float *a, ptrdiff_t n), (a, n))
 MLNN_DENSE_WRAPPERS(d, double)
 MLNN_DENSE_WRAPPERS(f, float)
 
+int mlnn_cpu_has_avx512(void)
+{
+#if MLNN_DISPATCH
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl")
+           && __builtin_cpu_supports("avx512dq");
+#else
+    return 0;
+#endif
+}
+
 const char *mlnn_cpu_paths_compiled(void)
 {
     return MLNN_DISPATCH ? "baseline (sse2), avx2+fma" : "baseline";

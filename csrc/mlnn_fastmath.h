@@ -105,6 +105,9 @@ MLNN_DENSE_DECLS(d, double)
 MLNN_DENSE_DECLS(f, float)
 #undef MLNN_DENSE_DECLS
 
+/* 1 when the CPU has AVX-512 F/VL/DQ (where BLAS runs AVX-512 kernels). */
+int mlnn_cpu_has_avx512(void);
+
 /* Names of the code paths compiled in, and the one selected on this CPU. */
 const char *mlnn_cpu_paths_compiled(void);
 const char *mlnn_cpu_path(void);

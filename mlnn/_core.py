@@ -19,7 +19,7 @@ import time
 from contextlib import contextmanager, nullcontext
 
 import numpy as np
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController
 
 from mlnn import _backend, _threads
 from mlnn._spec import ACTIVATIONS, HEADS, layout, n_params, weights
@@ -46,14 +46,24 @@ _guard_state = threading.local()
 # 1) and leave BLAS at 1 thread for good.  So the limit is shared: the first
 # thread in takes it, the last one out restores it.
 _blas_lock = threading.Lock()
-_blas_shared = {"users": 0, "limiter": None}
+_blas_shared = {"users": 0, "limiter": None, "controller": None}
+
+
+def _blas_controller():
+    # Finding the loaded libraries (threadpoolctl reads /proc/self/maps) costs
+    # milliseconds, several times what a small estimator epoch costs, so it
+    # is done once per process.  The kernels' BLAS (scipy's) is loaded with
+    # them, so it is always among the libraries found.
+    if _blas_shared["controller"] is None:
+        _blas_shared["controller"] = ThreadpoolController()
+    return _blas_shared["controller"]
 
 
 def _reset_blas_guard_in_child():
     # a fork taken while another thread held the lock must not deadlock
     global _blas_lock
     _blas_lock = threading.Lock()
-    _blas_shared.update(users=0, limiter=None)
+    _blas_shared.update(users=0, limiter=None)  # the controller stays valid
 
 
 if hasattr(os, "register_at_fork"):
@@ -64,7 +74,7 @@ if hasattr(os, "register_at_fork"):
 def _single_thread_blas():
     with _blas_lock:
         if _blas_shared["users"] == 0:
-            _blas_shared["limiter"] = threadpool_limits(limits=1, user_api="blas")
+            _blas_shared["limiter"] = _blas_controller().limit(limits=1, user_api="blas")
         _blas_shared["users"] += 1
     _guard_state.active = True
     try:

@@ -38,7 +38,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import accuracy_score, r2_score
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import LabelBinarizer
-from sklearn.utils import check_array, check_random_state, shuffle
+from sklearn.utils import check_array, check_random_state
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import type_of_target, unique_labels
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
@@ -199,6 +199,16 @@ def _check_sample_weight(sample_weight, n_samples, dtype):
         raise ValueError("Sample weights must contain at least one non-zero number "
                          "(`sample_weight` is all zero).")
     return sw
+
+
+def _shuffled(order, rng):
+    """order permuted as ``sklearn.utils.shuffle(order, random_state=rng)``
+    permutes it: one ``rng.shuffle`` of ``arange(n)``, then a take.  Its
+    input checks cost about 0.3 ms, a fifth of a small epoch; the exactness
+    tests compare the resulting fits with scikit-learn's."""
+    perm = np.arange(order.shape[0])
+    rng.shuffle(perm)
+    return order[perm]
 
 
 def _non_finite_weights_error():
@@ -538,7 +548,7 @@ class _BaseMLNN(BaseEstimator):
             self.n_iter_ = 0
             for _ in range(self.max_iter):
                 if self.shuffle:
-                    order = shuffle(order, random_state=rng)
+                    order = _shuffled(order, rng)
                 total = self._model.epoch(X, Y, sample_weight, order, batch_size,
                                           self.alpha, self._optimizer)
                 if self._end_epoch(total / n_samples, n_samples, val) or incremental:

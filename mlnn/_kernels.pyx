@@ -129,6 +129,7 @@ cdef extern from "mlnn_fastmath.h" nogil:
                           Py_ssize_t p0, Py_ssize_t p1, Py_ssize_t n_weights, double alpha,
                           double s, double lr_t, double beta_1, double beta_2,
                           double epsilon)
+    int mlnn_cpu_has_avx512()
     const char *mlnn_cpu_path()
     const char *mlnn_cpu_paths_compiled()
 
@@ -161,10 +162,14 @@ def codes():
 
 
 # Below this many multiply-adds (m * n_in * n_out) the plain loops beat a BLAS
-# call (see bench/run.py --workload W2); mlnn._core asks uses_blas().
+# call (see bench/run.py --workload W2); mlnn._core asks uses_blas().  A layer
+# with a side narrower than BLAS_MIN_SIDE also runs the loops, which are
+# compiled for AVX2 at most: on a CPU with AVX-512, where BLAS runs 512-bit
+# kernels, BLAS wins from BLAS_MIN_SIDE_AVX512 on (the 10 classes of digits).
 cdef enum:
     BLAS_MIN_WORK = 32768
     BLAS_MIN_SIDE = 16
+    BLAS_MIN_SIDE_AVX512 = 8
 
 # Samples per block for predict/loss/forward (which need no gradient slots).
 cdef enum:
@@ -325,8 +330,16 @@ cdef inline bint _use_blas(Py_ssize_t m, Py_ssize_t n_in, Py_ssize_t n_out) noex
     # BLAS pays off for big products whose inner and outer sizes are both
     # wide; a layer with a side narrower than BLAS_MIN_SIDE (the 2 inputs or
     # 2 classes of the notebook's data) runs faster in the sample loops.
-    return (m * n_in * n_out >= BLAS_MIN_WORK and n_in >= BLAS_MIN_SIDE
-            and n_out >= BLAS_MIN_SIDE)
+    return (m * n_in * n_out >= BLAS_MIN_WORK and n_in >= _blas_min_side
+            and n_out >= _blas_min_side)
+
+
+cdef int _blas_min_side = BLAS_MIN_SIDE_AVX512 if mlnn_cpu_has_avx512() else BLAS_MIN_SIDE
+
+
+def blas_min_side():
+    """The narrowest layer side that calls BLAS on this CPU."""
+    return _blas_min_side
 
 
 cdef inline void _gemm(char transa, char transb, int m, int n, int k,

@@ -2,6 +2,8 @@
 
 import contextlib
 import io
+import os
+import platform
 import re
 
 import numpy as np
@@ -454,3 +456,21 @@ def test_main_job_cli_data_choices_and_csv_errors(capsys, tmp_path):
         with pytest.raises(SystemExit):
             main(argv + ["--out", str(tmp_path / "x")])
         assert message in capsys.readouterr().err
+
+
+@requires_compiled
+@pytest.mark.skipif(not os.path.exists("/proc/cpuinfo") or platform.machine() != "x86_64",
+                    reason="reads the CPU flags from /proc/cpuinfo (x86-64 Linux)")
+def test_narrow_layers_call_blas_where_blas_has_avx512():
+    # The kernels' own loops stop at AVX2: a 10-wide layer goes to BLAS only
+    # on a CPU whose BLAS runs AVX-512 kernels; a 4-wide one never does.
+    from mlnn import _kernels
+    with open("/proc/cpuinfo") as f:
+        flags = next(line for line in f if line.startswith("flags")).split()
+    avx512 = all(f in flags for f in ("avx512f", "avx512vl", "avx512dq"))
+    assert _kernels.blas_min_side() == (8 if avx512 else 16)
+    assert bool(_kernels.uses_blas(200, 100, 10)) == avx512
+    assert bool(_kernels.uses_blas(200, 10, 100)) == avx512
+    assert _kernels.uses_blas(200, 100, 16)
+    assert not _kernels.uses_blas(200, 100, 4)
+    assert not _kernels.uses_blas(2, 100, 100)  # too little work
