@@ -41,6 +41,20 @@ class neural_net:  # noqa: N801 - the notebook's name
         None draws the initial weights from NumPy's global random state, as
         the notebook did, so ``np.random.seed(0)`` reproduces its numbers.
 
+    Attributes
+    ----------
+    classes_ : ndarray (n_out,) or None
+        The label of each output, set by the first ``train`` (None before).
+        Int labels in [0, n_out) are the output indices themselves
+        (``classes_ = arange(n_out)``, as in the notebook); any other labels
+        (strings, bools, other numbers) must be exactly n_out distinct values
+        of one type, and map to the outputs in sorted order.  ``predict``
+        returns labels from ``classes_``; ``predict_proba``'s columns are in
+        its order.
+    history_ : dict
+        The records of the last ``train``: 'pass', 'loss', 'accuracy',
+        'grad_norms'.
+
     Examples
     --------
     >>> import numpy as np, sklearn.datasets
@@ -51,6 +65,9 @@ class neural_net:  # noqa: N801 - the notebook's name
     >>> model["W2"].shape
     (4, 4)
     """
+
+    # networks pickled before labels of any type were accepted have no classes_
+    classes_ = None
 
     def __init__(self, layers_dim, hidden_layers=2, activation="tanh",
                  dtype=np.float64, backend=None, n_threads=None, random_state=None):
@@ -65,6 +82,7 @@ class neural_net:  # noqa: N801 - the notebook's name
         self._model = Model(sizes, self.activation, self.dtype, backend, self.n_threads)
         self._model.init_weights(random_state)
         self.history_ = empty_history()
+        self.classes_ = None
 
     # -- parameters ------------------------------------------------------------
     @property
@@ -108,9 +126,38 @@ class neural_net:  # noqa: N801 - the notebook's name
         self._check_X(X)  # raises the usual "X must be ... finite" error
         raise found
 
-    def _check_Xy(self, X, y):
+    def _check_Xy(self, X, y, fit=False):
+        """Validated X and y's int64 codes in [0, n_out); see ``_encode_labels``."""
         X = self._check_X(X)
-        return X, V.check_labels(y, X.shape[0], self._model.sizes[-1])
+        return X, self._encode_labels(y, X.shape[0], fit=fit)
+
+    def _encode_labels(self, y, n_samples=None, fit=False):
+        """Labels of any type -> int64 output indices in [0, n_out), shape (n_samples,).
+
+        Every method that takes labels (train, crossentropy_loss and the
+        pictures) passes them through here, so the kernels, the history and
+        the class colours only ever see output indices.  After the first
+        training the labels must be among ``classes_``; before it, the
+        mapping is the one that training would fix (int labels in [0, n_out)
+        are the indices themselves; other labels map in sorted order).
+        ``fit=True`` also stores that mapping in ``classes_`` when it is
+        unset: pass it from code that trains the network (``train`` does,
+        after checking all its other arguments; so should
+        ``plotting.animate_preds``).  ``n_samples`` checks the length.
+        """
+        codes, classes = V.encode_labels(y, n_samples, self._model.sizes[-1],
+                                         self.classes_)
+        if fit and self.classes_ is None:
+            self.classes_ = classes
+        return codes
+
+    def _labels_of(self, indices):
+        """Output indices -> labels from ``classes_`` (indices as they are when
+        the labels are the indices, or before the first training)."""
+        if self.classes_ is None or V.labels_are_indices(self.classes_,
+                                                         self._model.sizes[-1]):
+            return indices
+        return self.classes_.take(indices)
 
     # -- the notebook's methods -------------------------------------------------
     def softmax(self, x):
@@ -131,18 +178,20 @@ class neural_net:  # noqa: N801 - the notebook's name
         return tuple(pre_acts) + tuple(acts)
 
     def predict_proba(self, X):
-        """Class probabilities, shape (n_samples, n_out)."""
+        """Class probabilities, shape (n_samples, n_out); columns in ``classes_`` order."""
         X, proba = self._outputs(self._model.predict_proba, X)
         return V.check_finite_output(proba, X, "output probabilities")
 
     def predict(self, X):
-        """Class indices in [0, n_out), shape (n_samples,).
+        """Predicted labels, shape (n_samples,): ``classes_[argmax of the output]``.
 
-        The argmax of the output (ties go to the lowest index).  If the
+        Ties go to the lowest index.  With int labels in [0, n_out) (or before
+        the first training) these are the output indices themselves; with
+        other labels they have the type of ``classes_`` (e.g. strings).  If the
         network overflows on some row (NaN outputs), a ValueError says so
         instead of returning a class.
         """
-        return self._outputs(self._model.predict, X)[1]
+        return self._labels_of(self._outputs(self._model.predict, X)[1])
 
     def crossentropy_loss(self, X, y, reg_lambda):
         """(sum_i -log p_i[y_i] + reg_lambda / 2 * sum_l ||W_l||^2) / n_samples."""
@@ -166,7 +215,11 @@ class neural_net:  # noqa: N801 - the notebook's name
         Parameters
         ----------
         X : array-like (n_samples, n_in)
-        y : array-like (n_samples,) of int labels in [0, n_out)
+        y : array-like (n_samples,) of labels
+            Int labels in [0, n_out) (the output indices), or exactly n_out
+            distinct labels of any one type (strings...), which map to the
+            outputs in sorted order.  The first call fixes ``classes_``; later
+            calls must use labels among them.
         reg_lambda : float >= 0, L2 weight decay
         epsilon : float > 0, learning rate
         num_pass : int >= 0
@@ -182,21 +235,31 @@ class neural_net:  # noqa: N801 - the notebook's name
             finite weights are kept, then DivergenceError is raised or a
             RuntimeWarning issued.
 
+        Warns
+        -----
+        LossRiseWarning (a RuntimeWarning)
+            When the loss at a record point is more than 10 times the lowest
+            recorded so far in this call: training is making the model worse,
+            usually because epsilon is too large.  Issued once per call.
+
         Returns
         -------
         dict of copies {'W1': ..., 'b1': ..., ...}; b_l has shape (1, n_l).
         (The original notebook returned W3 under the name W2; here W2 is the
         hidden-to-hidden matrix.)
         """
-        X, y = self._check_Xy(X, y)
+        X = self._check_X(X)
+        y, classes = V.encode_labels(y, X.shape[0], self._model.sizes[-1], self.classes_)
         reg_lambda = V.check_float(reg_lambda, "reg_lambda")
         epsilon = V.check_float(epsilon, "epsilon", strict=True)
         num_pass = V.check_int(num_pass, "num_pass")
         print_every = V.check_int(print_every, "print_every", minimum=1)
         if on_divergence not in ("raise", "warn"):
             raise ValueError(
-                f"on_divergence must be 'raise' or 'warn', got {on_divergence!r}")
-        history = History(self._model, X, y, reg_lambda)
+                f"on_divergence must be 'raise' or 'warn', got {V.plain(on_divergence)!r}")
+        if self.classes_ is None:
+            self.classes_ = classes
+        history = History(self._model, X, y, reg_lambda, epsilon=epsilon)
         self.history_ = history.data
         bar = _progress_bar(num_pass) if progress else None
         # The weights at the last record point with a finite loss, and how
@@ -237,11 +300,15 @@ class neural_net:  # noqa: N801 - the notebook's name
         return {k: v.copy() for k, v in self.model.items()}
 
     # -- pictures (mlnn.plotting) ------------------------------------------------
-    def visualize_preds(self, X, y, ax=None, resolution=0.005, proba=False):
-        """Decision regions over the data; see mlnn.plotting.visualize_preds."""
+    def visualize_preds(self, X, y, ax=None, resolution=0.005, proba=False, title=None,
+                        data_name=None, feature_names=None, class_names=None):
+        """Decision regions over the data, with title, axis labels and a class
+        legend; see mlnn.plotting.visualize_preds."""
         from mlnn import plotting
         return plotting.visualize_preds(self, X, y, ax=ax, resolution=resolution,
-                                        proba=proba)
+                                        proba=proba, title=title, data_name=data_name,
+                                        feature_names=feature_names,
+                                        class_names=class_names)
 
     def animate_preds(self, X, y, reg_lambda, epsilon, num_pass=35000, frames=120,
                       interval=50, save=None):
@@ -251,10 +318,11 @@ class neural_net:  # noqa: N801 - the notebook's name
                                       num_pass=num_pass, frames=frames,
                                       interval=interval, save=save)
 
-    def plot_loss(self, ax=None):
-        """Loss against pass from history_; see mlnn.plotting.plot_loss."""
+    def plot_loss(self, ax=None, log=None):
+        """Loss against pass from ``history_`` (log axis when it spans > 2 decades);
+        see mlnn.plotting.plot_loss."""
         from mlnn import plotting
-        return plotting.plot_loss(self, ax=ax)
+        return plotting.plot_loss(self, ax=ax, log=log)
 
     def plot_gradients(self, ax=None):
         """Per-layer ||dW_l|| against pass (log scale); see mlnn.plotting."""
@@ -282,10 +350,14 @@ def load(path, backend=None, n_threads=None):
     Parameters
     ----------
     path : str, os.PathLike or binary file object
+        The path given to ``save`` works too: ``save("m")`` writes
+        ``m.npz``, and ``load("m")`` reads it when there is no file ``m``.
     backend, n_threads : as for ``neural_net`` (not stored in the file)
 
     Every key, type, shape, dtype and value is checked; a truncated,
-    tampered, foreign or newer-version file raises ``ModelFileError``.
+    tampered, foreign or newer-version file raises ``ModelFileError``
+    (a ValueError).  ``classes_`` comes back as saved (files of format
+    version 1, from before labels were stored, load with ``classes_ = None``).
     The initial random state is not stored: ``random_state`` is None.
 
     Examples
@@ -298,12 +370,13 @@ def load(path, backend=None, n_threads=None):
     >>> bool(np.array_equal(nn.predict_proba(X), nn2.predict_proba(X)))
     True
     """
-    spec, layers = _io.read(path)
+    spec, layers, classes = _io.read(path)
     # random_state=0 so that loading never draws from NumPy's global state
     net = neural_net(spec["layers_dim"], hidden_layers=spec["hidden_layers"],
                      activation=spec["activation"], dtype=spec["dtype"], backend=backend,
                      n_threads=n_threads, random_state=0)
     net.random_state = None
+    net.classes_ = classes
     for (W, b), (W_file, b_file) in zip(net._model.layers(), layers):
         W[...] = W_file
         b[...] = b_file

@@ -19,6 +19,31 @@ BACKENDS = ("cython", "numpy")
 MAX_WIDTH = 2**31 - 1
 
 
+def plain(value):
+    """``value`` with NumPy scalars and arrays made plain Python, for messages.
+
+    ``repr(np.int64(0))`` is ``'np.int64(0)'`` under NumPy 2, and arrays show
+    as ``array([...])``; a message should show ``0`` and ``[...]``.  Lists,
+    tuples and dicts are converted element by element.
+
+    >>> import numpy as np
+    >>> plain(np.int64(3)), plain(np.array([1, 2])), plain([np.str_("a"), 2.5])
+    (3, [1, 2], ['a', 2.5])
+    """
+    if isinstance(value, (np.generic, np.ndarray)):
+        return value.tolist()
+    if isinstance(value, (list, tuple)):
+        return type(value)(plain(v) for v in value)
+    if isinstance(value, dict):
+        return {plain(k): plain(v) for k, v in value.items()}
+    return value
+
+
+def _show(value):
+    """repr of ``value`` as plain Python (no np.int64(...)); used in messages."""
+    return repr(plain(value))
+
+
 def check_dtype(dtype):
     """np.float64 or np.float32 (any spelling numpy accepts) -> np.dtype."""
     try:
@@ -26,23 +51,23 @@ def check_dtype(dtype):
     except (TypeError, ValueError):
         dt = None
     if dt not in DTYPES:
-        raise ValueError(f"dtype must be np.float64 or np.float32, got {dtype!r}")
+        raise ValueError(f"dtype must be np.float64 or np.float32, got {_show(dtype)}")
     return dt
 
 
 def check_activation(activation):
     if not isinstance(activation, str) or activation not in ACTIVATION_NAMES:
         raise ValueError(
-            f"activation must be one of {ACTIVATION_NAMES}, got {activation!r}")
+            f"activation must be one of {ACTIVATION_NAMES}, got {_show(activation)}")
     return activation
 
 
 def check_int(value, name, minimum=0):
     """A Python or NumPy integer (not bool) >= minimum."""
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an int >= {minimum}, got {value!r}")
+        raise TypeError(f"{name} must be an int >= {minimum}, got {_show(value)}")
     if value < minimum:
-        raise ValueError(f"{name} must be an int >= {minimum}, got {value!r}")
+        raise ValueError(f"{name} must be an int >= {minimum}, got {_show(value)}")
     return int(value)
 
 
@@ -50,10 +75,10 @@ def check_float(value, name, minimum=0.0, strict=False):
     """A finite real number >= minimum (> minimum if strict)."""
     bound = f"> {minimum}" if strict else f">= {minimum}"
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a finite float {bound}, got {value!r}")
+        raise TypeError(f"{name} must be a finite float {bound}, got {_show(value)}")
     value = float(value)
     if not np.isfinite(value) or value < minimum or (strict and value == minimum):
-        raise ValueError(f"{name} must be a finite float {bound}, got {value!r}")
+        raise ValueError(f"{name} must be a finite float {bound}, got {_show(value)}")
     return value
 
 
@@ -75,19 +100,19 @@ def check_layers_dim(layers_dim, hidden_layers):
     except TypeError:
         raise TypeError(
             f"layers_dim must be a list of positive ints like [2, 4, 2], "
-            f"got {layers_dim!r}") from None
+            f"got {_show(layers_dim)}") from None
     if len(dims) < 2:
         raise ValueError(
             f"layers_dim must hold at least two positive ints [n_in, ..., n_out], "
-            f"got {layers_dim!r}")
+            f"got {_show(layers_dim)}")
     for d in dims:
         if isinstance(d, (bool, np.bool_)) or not isinstance(d, numbers.Integral) or d < 1:
             raise ValueError(
-                f"layers_dim must hold positive ints like [2, 4, 2], got {layers_dim!r}")
+                f"layers_dim must hold positive ints like [2, 4, 2], got {_show(layers_dim)}")
         if d > MAX_WIDTH:
             # kernels index one layer with C ints (BLAS)
             raise ValueError(
-                f"layers_dim must hold positive ints <= {MAX_WIDTH}, got {layers_dim!r}")
+                f"layers_dim must hold positive ints <= {MAX_WIDTH}, got {_show(layers_dim)}")
     dims = [int(d) for d in dims]
     if len(dims) == 3:
         k = check_int(hidden_layers, "hidden_layers", minimum=0)
@@ -95,7 +120,7 @@ def check_layers_dim(layers_dim, hidden_layers):
     if dims[-1] < 2:
         raise ValueError(
             f"layers_dim must end with n_out >= 2 classes for the softmax, "
-            f"got {layers_dim!r}")
+            f"got {_show(layers_dim)}")
     return dims
 
 
@@ -154,51 +179,140 @@ def check_X(X, n_features, dtype, name="X", finite=True):
     return X
 
 
-def check_labels(y, n_samples, n_classes, name="y"):
-    """Integer class labels in [0, n_classes) of length n_samples -> int64 array.
+def labels_form(n_out, name="y"):
+    """The form class labels take, for messages."""
+    return (f"a 1-D array of class labels: int labels in [0, {n_out}) (the output "
+            f"indices), or {n_out} distinct labels of one type (strings, other "
+            f"numbers...; they map to the outputs in sorted order)")
 
-    Whole-number floats (e.g. 1.0) are accepted.
+
+def _shown_labels(labels, limit=10):
+    labels = plain(np.asarray(labels)[:limit + 1].tolist())
+    more = len(labels) > limit
+    text = ", ".join(repr(v) for v in labels[:limit])
+    return f"[{text}, ...]" if more else f"[{text}]"
+
+
+def labels_are_indices(classes, n_out):
+    """True when ``classes`` is arange(n_out): the labels are the output indices."""
+    return (classes is not None and classes.dtype.kind in "iu"
+            and classes.shape == (n_out,)
+            and bool(np.array_equal(classes, np.arange(n_out))))
+
+
+def encode_labels(y, n_samples, n_out, classes=None, name="y"):
+    """Class labels -> ``(codes, classes)``: int64 codes in [0, n_out) and the
+    labels ``classes[code]`` they stand for (sorted, one per output).
+
+    With ``classes=None`` (a network's first training) they are found from y:
+
+    * ints, or whole-number floats, all in [0, n_out): the labels are the
+      output indices themselves and ``classes`` is ``arange(n_out)`` (the
+      notebook's case; some classes may be absent from y);
+    * any other labels (strings, bools, ints outside [0, n_out)...): exactly
+      n_out distinct labels of one sortable type, mapped to the outputs in
+      sorted order (``np.unique``), as scikit-learn classifiers do.
+
+    With ``classes`` (set by an earlier training) every label must be one of
+    them.  ``n_samples``, unless None, is the length y must have.  Raises
+    TypeError / ValueError naming ``name`` and the form expected;
+    values in messages are plain Python (no ``np.int64(...)``).
+
+    >>> codes, classes = encode_labels(["b", "a", "b"], 3, 2)
+    >>> codes.tolist(), classes.tolist()
+    ([1, 0, 1], ['a', 'b'])
+    >>> encode_labels([0, 1, 1], 3, 3)[1].tolist()
+    [0, 1, 2]
     """
+    form = labels_form(n_out)
     if y is None or isinstance(y, (str, bytes, dict)):
-        raise TypeError(
-            f"{name} must be a 1-D array of int labels in [0, {n_classes}), "
-            f"got {type(y).__name__}")
+        raise TypeError(f"{name} must be {form}, got {type(y).__name__}")
     try:
         y_arr = np.asarray(y)
     except (TypeError, ValueError) as exc:  # ragged sequences
-        raise ValueError(
-            f"{name} must be a 1-D array of int labels in [0, {n_classes}): {exc}") from None
+        raise ValueError(f"{name} must be {form}: {exc}") from None
     if y_arr.ndim == 2 and y_arr.shape[1] == 1:
         y_arr = y_arr.ravel()
     if y_arr.ndim != 1:
-        raise ValueError(
-            f"{name} must be a 1-D array of int labels in [0, {n_classes}), "
-            f"got shape {y_arr.shape}")
-    if y_arr.shape[0] != n_samples:
+        raise ValueError(f"{name} must be {form}, got shape {y_arr.shape}")
+    if y_arr.dtype.kind in "US" and not isinstance(y, np.ndarray):
+        # np.asarray(["a", 1]) silently makes the 1 a string '1'
+        kinds = {"str" if isinstance(v, str) else type(v).__name__
+                 for v in np.asarray(y, dtype=object).ravel().tolist()}
+        if len(kinds) > 1:
+            raise TypeError(
+                f"{name} must be {form}: it mixes labels of the types "
+                f"{sorted(kinds)}; use labels of one type")
+    if n_samples is not None and y_arr.shape[0] != n_samples:
         raise ValueError(
             f"{name} must have one label per row of X ({n_samples}), "
             f"got {y_arr.shape[0]}")
     if y_arr.dtype.kind == "O":
-        # e.g. a list mixing ints and floats with None: convertible or not
+        # numbers (or None) in an object array: compare them as floats, so
+        # None becomes NaN and is refused below; strings stay as they are
         try:
             y_arr = y_arr.astype(np.float64)
         except (TypeError, ValueError):
             pass
-    if y_arr.dtype.kind not in "iuf":
-        raise TypeError(
-            f"{name} must be a 1-D array of int labels in [0, {n_classes}), "
-            f"got dtype {y_arr.dtype}")
+    if y_arr.dtype.kind not in "iufbUSO":
+        raise TypeError(f"{name} must be {form}, got dtype {y_arr.dtype}")
     if y_arr.dtype.kind == "f":
         if not np.all(np.isfinite(y_arr)) or np.any(y_arr != np.round(y_arr)):
             raise ValueError(
-                f"{name} must be a 1-D array of int labels in [0, {n_classes}) "
-                f"(whole-number floats are accepted), got non-integer or "
-                f"non-finite floats")
-    if y_arr.size and (y_arr.min() < 0 or y_arr.max() >= n_classes):
+                f"{name} must be {form} (whole-number floats are accepted as "
+                f"labels), got non-integer or non-finite floats")
+    # the notebook's case: the labels are the output indices themselves
+    in_range = y_arr.dtype.kind in "iuf" and (
+        y_arr.size == 0 or (y_arr.min() >= 0 and y_arr.max() < n_out))
+
+    if classes is None:
+        if in_range:
+            return (np.ascontiguousarray(y_arr, dtype=np.int64),
+                    np.arange(n_out, dtype=np.int64))
+        try:
+            found, codes = np.unique(y_arr, return_inverse=True)
+        except TypeError as exc:  # e.g. strings mixed with numbers
+            raise TypeError(
+                f"{name} must be {form}: its labels cannot be sorted ({exc}); "
+                f"use labels of one type") from None
+        k = found.size
+        if k > n_out:
+            raise ValueError(
+                f"{name} has {k} distinct labels {_shown_labels(found)} but the "
+                f"network has {n_out} outputs: give int labels in [0, {n_out}) or "
+                f"exactly {n_out} distinct labels, or make the last layer {k} wide")
+        if k < 2:
+            raise ValueError(
+                f"{name} holds a single label {_shown_labels(found)}; a classifier "
+                f"needs at least 2 classes")
+        if k < n_out:
+            raise ValueError(
+                f"{name} has {k} distinct labels {_shown_labels(found)} for a network "
+                f"with {n_out} outputs: labels other than int labels in [0, {n_out}) "
+                f"map to the outputs in sorted order, so there must be exactly "
+                f"{n_out} of them, or make the last layer {k} wide")
+        return np.ascontiguousarray(codes.reshape(-1), dtype=np.int64), found
+
+    # -- labels of a network that has been trained: classes_ is fixed -----------
+    if labels_are_indices(classes, n_out) and in_range:
+        return np.ascontiguousarray(y_arr, dtype=np.int64), classes
+    codes = np.zeros(y_arr.shape[0], dtype=np.int64)
+    known = np.zeros(y_arr.shape[0], dtype=bool)
+    # numbers match numbers, strings strings (comparing across fails or warns)
+    if (y_arr.dtype.kind in "iufb") == (classes.dtype.kind in "iufb") and y_arr.size:
+        try:
+            pos = np.minimum(np.searchsorted(classes, y_arr), classes.size - 1)
+            known = np.asarray(classes[pos] == y_arr, dtype=bool)
+            codes = pos.astype(np.int64)
+        except TypeError:
+            pass
+    if not known.all():
+        unknown = np.unique(y_arr[~known]) if y_arr.dtype.kind != "O" else y_arr[~known]
         raise ValueError(
-            f"{name} must be a 1-D array of int labels in [0, {n_classes}) (the network has "
-            f"{n_classes} outputs), got values in [{y_arr.min()}, {y_arr.max()}]")
-    return np.ascontiguousarray(y_arr, dtype=np.int64)
+            f"{name} holds labels that are not among this network's classes_ "
+            f"{_shown_labels(classes)} (fixed by its first train()): got "
+            f"{_shown_labels(unknown)}")
+    return codes, classes
 
 
 def check_random_state(random_state):
@@ -210,11 +324,11 @@ def check_random_state(random_state):
             or not isinstance(random_state, numbers.Integral)):
         raise TypeError(
             f"random_state must be None, an int in [0, 2**32), a "
-            f"np.random.RandomState or a np.random.Generator, got {random_state!r}")
+            f"np.random.RandomState or a np.random.Generator, got {_show(random_state)}")
     if not 0 <= random_state < 2**32:
         raise ValueError(
             f"random_state must be None, an int in [0, 2**32), a "
-            f"np.random.RandomState or a np.random.Generator, got {random_state!r}")
+            f"np.random.RandomState or a np.random.Generator, got {_show(random_state)}")
     return random_state
 
 

@@ -1,4 +1,5 @@
-"""Pictures (mlnn.plotting): what is drawn agrees with the model, and drawing
+"""Pictures (mlnn.plotting): what is drawn agrees with the model, the pictures
+explain themselves (title, axis labels, legend, distinct colours), and drawing
 never changes the model.  Runs on Agg (see conftest.py); no timing here."""
 
 import copy
@@ -7,6 +8,7 @@ import re
 import matplotlib
 import matplotlib.pyplot as plt
 import numpy as np
+import pandas as pd
 import pytest
 import sklearn.datasets
 from matplotlib.animation import FuncAnimation
@@ -76,9 +78,34 @@ def away_from_boundary(nn, ax, X, pixels=4):
     return keep
 
 
-def class_colors(n_classes):
-    norm = matplotlib.colors.Normalize(0, n_classes - 1)
-    return plt.cm.Spectral(norm(np.arange(n_classes)))[:, :3]
+def region_colors(n_classes):
+    return plotting._class_colors(n_classes)[1]
+
+
+def point_colors(n_classes):
+    return plotting._class_colors(n_classes)[0]
+
+
+def lab(rgb):
+    """sRGB in [0, 1] (..., 3) -> CIE L*a*b* (D65), for colour distances."""
+    rgb = np.asarray(rgb, dtype=np.float64)
+    lin = np.where(rgb <= 0.04045, rgb / 12.92, ((rgb + 0.055) / 1.055) ** 2.4)
+    xyz = lin @ np.array([[0.4124, 0.3576, 0.1805],
+                          [0.2126, 0.7152, 0.0722],
+                          [0.0193, 0.1192, 0.9505]]).T / [0.95047, 1.0, 1.08883]
+    f = np.where(xyz > (6 / 29) ** 3, np.cbrt(xyz), xyz / (3 * (6 / 29) ** 2) + 4 / 29)
+    return np.stack([116 * f[..., 1] - 16, 500 * (f[..., 0] - f[..., 1]),
+                     200 * (f[..., 1] - f[..., 2])], axis=-1)
+
+
+def delta_e(a, b):
+    """CIE76 colour distance; about 2 is just noticeable, 10 plain side by side."""
+    return np.linalg.norm(lab(a) - lab(b), axis=-1)
+
+
+def legend_texts(ax):
+    legend = ax.get_legend() or ax.figure.legends[0]
+    return [t.get_text() for t in legend.get_texts()]
 
 
 # -- visualize_preds ------------------------------------------------------------
@@ -91,7 +118,7 @@ def test_region_colour_at_each_sample_agrees_with_predict(case, moons, blobs):
     assert isinstance(ax, matplotlib.axes.Axes)
     rgb = rendered_pixels(ax, X)
     # the colour under each sample is (nearly exactly) one of the class colours
-    dist = np.linalg.norm(rgb[:, None, :] - class_colors(n_classes)[None], axis=2)
+    dist = np.linalg.norm(rgb[:, None, :] - region_colors(n_classes)[None], axis=2)
     shown = dist.argmin(axis=1)
     keep = away_from_boundary(nn, ax, X)
     assert keep.mean() > 0.8
@@ -101,12 +128,12 @@ def test_region_colour_at_each_sample_agrees_with_predict(case, moons, blobs):
     assert set(shown[keep]) == set(range(n_classes))
 
 
-def test_scatter_points_use_the_region_colours(moons):
+def test_scatter_points_use_the_class_point_colours(moons):
     X, y = moons
     nn = trained(X, y, [2, 4, 2], num_pass=200)
     ax = nn.visualize_preds(X, y, resolution=0.02)
     (points,) = [c for c in ax.collections if not isinstance(c, ContourSet)]
-    np.testing.assert_allclose(points.to_rgba(points.get_array())[:, :3], class_colors(2)[y])
+    np.testing.assert_allclose(points.get_facecolors()[:, :3], point_colors(2)[y])
     np.testing.assert_allclose(points.get_offsets(), X)
 
 
@@ -115,14 +142,14 @@ def test_proba_binary_shades_by_probability_of_class_1(moons):
     nn = trained(X, y, [2, 6, 2])
     ax = nn.visualize_preds(X, y, resolution=0.01, proba=True)
     rgb = rendered_pixels(ax, X)
-    # invert the colormap: the shade under each sample, as a position in [0, 1]
-    positions = np.linspace(0, 1, 501)
-    ramp = plt.cm.Spectral(positions)[:, :3]
-    shade = positions[np.linalg.norm(rgb[:, None] - ramp[None], axis=2).argmin(axis=1)]
+    # the predicted class's region colour, faded to white by 1 - |2 P(1) - 1|
     p1 = nn.predict_proba(X)[:, 1]
+    strength = np.abs(2 * p1 - 1)[:, None]
+    expected = 1 - strength * (1 - region_colors(2)[(p1 > 0.5).astype(int)])
     # 20 bands of width 0.05: the band's colour is its midpoint's
-    assert np.mean(np.abs(shade - p1) <= 0.06) > 0.95
-    assert len(ax.figure.axes) == 2  # the colour bar
+    assert np.mean(np.abs(rgb - expected).max(axis=1) <= 0.04) > 0.95
+    (cbar,) = [a for a in ax.figure.axes if a is not ax]  # the colour bar
+    assert cbar.get_ylabel() == "P(1)"
 
 
 def test_proba_multiclass_fades_class_colour_by_confidence(blobs):
@@ -133,11 +160,14 @@ def test_proba_multiclass_fades_class_colour_by_confidence(blobs):
     P = nn.predict_proba(X)
     sure = P.max(axis=1) > 0.99
     assert sure.sum() > 50
-    np.testing.assert_allclose(rgb[sure], class_colors(3)[P.argmax(axis=1)][sure], atol=0.03)
+    np.testing.assert_allclose(rgb[sure], region_colors(3)[P.argmax(axis=1)][sure], atol=0.03)
     # where the network is least sure the colour is paler (closer to white)
     unsure = P.max(axis=1) < 0.7
     if unsure.any():
         assert rgb[unsure].mean() > rgb[sure].mean()
+    # and the legend says what the fading means
+    assert legend_texts(ax)[:3] == ["0", "1", "2"]
+    assert legend_texts(ax)[3].startswith("unsure")
 
 
 def test_visualize_preds_evaluates_the_grid_in_one_predict_call(moons, monkeypatch):
@@ -147,10 +177,104 @@ def test_visualize_preds_evaluates_the_grid_in_one_predict_call(moons, monkeypat
     real = nn._model.predict
     monkeypatch.setattr(nn._model, "predict", lambda A: calls.append(A.shape) or real(A))
     nn.visualize_preds(X, y)
-    assert len(calls) == 1
-    # the notebook's grid: step 0.005 over the data padded by 0.7
+    # the notebook's grid: step 0.005 over the data padded by 0.7, in one call
+    # (the other call is the accuracy in the title, on X itself)
     span = (X.max(axis=0) - X.min(axis=0) + 1.4) / 0.005
-    assert calls[0] == (int(np.ceil(span[0])) * int(np.ceil(span[1])), 2)
+    grid = (int(np.ceil(span[0])) * int(np.ceil(span[1])), 2)
+    assert sorted(calls) == sorted([grid, X.shape])
+
+
+def test_title_axis_labels_and_legend(moons):
+    X, y = moons
+    nn = trained(X, y, [2, 6, 2], num_pass=1000)
+    acc = np.mean(nn.predict(X) == y)
+    ax = nn.visualize_preds(X, y, resolution=0.05)
+    assert ax.get_title() == f"[2, 6, 6, 2] tanh, accuracy {acc:.3f}"
+    assert (ax.get_xlabel(), ax.get_ylabel()) == ("x1", "x2")
+    assert legend_texts(ax) == ["0", "1"]
+    # own figure: the legend sits beside the plot, not over the data
+    assert ax.get_legend() is None and len(ax.figure.legends) == 1
+
+    ax = nn.visualize_preds(X, y, resolution=0.05, data_name="moons",
+                            feature_names=["width", "height"], class_names=["up", "down"])
+    assert ax.get_title() == f"moons: [2, 6, 6, 2] tanh, accuracy {acc:.3f}"
+    assert (ax.get_xlabel(), ax.get_ylabel()) == ("width", "height")
+    assert legend_texts(ax) == ["up", "down"]
+    ax = nn.visualize_preds(X, y, resolution=0.05, title="my title")
+    assert ax.get_title() == "my title"
+    # a DataFrame's columns name the axes
+    df = pd.DataFrame(X, columns=["sepal width", "petal length"])
+    ax = nn.visualize_preds(df, y, resolution=0.05)
+    assert (ax.get_xlabel(), ax.get_ylabel()) == ("sepal width", "petal length")
+    # on the user's axes the legend goes inside them
+    _, user_ax = plt.subplots()
+    nn.visualize_preds(X, y, ax=user_ax, resolution=0.05)
+    assert [t.get_text() for t in user_ax.get_legend().get_texts()] == ["0", "1"]
+
+
+def test_legend_names_come_from_classes(moons):
+    X, y = moons
+    labels = np.array(["dog", "cat"])[y]  # sorted: cat -> output 0, dog -> output 1
+    nn = trained(X, labels, [2, 4, 2], num_pass=300)
+    assert list(nn.classes_) == ["cat", "dog"]
+    ax = nn.visualize_preds(X, labels, resolution=0.05, proba=True)
+    assert legend_texts(ax) == ["cat", "dog"]
+    assert [a for a in ax.figure.axes if a is not ax][0].get_ylabel() == "P(dog)"
+    # the accuracy in the title compares labels with labels
+    acc = np.mean(nn.predict(X) == labels)
+    assert acc > 0.7 and ax.get_title().endswith(f"accuracy {acc:.3f}")
+    # class_names wins over classes_
+    ax = nn.visualize_preds(X, labels, resolution=0.05, class_names=["a", "b"])
+    assert legend_texts(ax) == ["a", "b"]
+
+
+def test_legend_lists_only_classes_in_use(blobs):
+    X, y = blobs
+    nn = trained(X, y, [2, 6, 5], num_pass=1500, epsilon=5e-4)  # outputs 3, 4 unused
+    ax = nn.visualize_preds(X, y, resolution=0.05, class_names=["a", "b", "c"])
+    assert legend_texts(ax) == ["a", "b", "c"]
+
+
+@pytest.mark.parametrize("kwargs, exc, match", [
+    (dict(feature_names=["a"]), ValueError, "2 features"),
+    (dict(feature_names="ab"), TypeError, "feature_names"),
+    (dict(class_names=["a", "b", "c"]), ValueError, "3 names.*2 outputs"),
+    (dict(class_names="ab"), TypeError, "class_names"),
+])
+def test_visualize_preds_validates_names(moons, kwargs, exc, match):
+    X, y = moons
+    nn = trained(X, y, [2, 4, 2], num_pass=10)
+    with pytest.raises(exc, match=match):
+        nn.visualize_preds(X, y, resolution=0.05, **kwargs)
+
+
+@pytest.mark.parametrize("n_classes", range(2, 11))
+def test_class_colours_are_distinct_from_each_other_and_from_unsure(n_classes):
+    points, regions = plotting._class_colors(n_classes)
+    assert points.shape == regions.shape == (n_classes, 3)
+    pairs = np.triu_indices(n_classes, 1)
+    # regions side by side, points on any region, and the white that stands
+    # for "unsure" in proba pictures: CIE76 > 10 is plainly visible
+    assert delta_e(regions[pairs[0]], regions[pairs[1]]).min() > 15
+    assert delta_e(points[pairs[0]], points[pairs[1]]).min() > 20
+    assert delta_e(regions, plotting.UNSURE).min() > 15
+    assert delta_e(points, plotting.UNSURE).min() > 40
+    # a point never has its own region's colour
+    assert delta_e(points, regions).min() > 15
+
+
+def test_three_classes_proba_unsure_is_white_and_unlike_every_class(blobs):
+    X, y = blobs
+    nn = trained(X, y, [2, 8, 3], num_pass=3000, epsilon=5e-4)
+    xs, ys = plotting._grid_axes(X, n_x=150, n_y=150)
+    P = nn.predict_proba(plotting._grid_points(xs, ys, np.float64))
+    rgb = plotting._confidence_rgb(P, 3)
+    # a coin toss is white; any class colour (even the middle one) is far from it
+    np.testing.assert_allclose(plotting._confidence_rgb(np.full((1, 3), 1 / 3), 3), [[1, 1, 1]])
+    unsure = P.max(axis=1) < 0.45  # near where the three regions meet
+    assert unsure.sum() > 10
+    assert np.all(delta_e(rgb[unsure], plotting.UNSURE)
+                  < delta_e(rgb[unsure][:, None], region_colors(3)[None]).min(axis=1))
 
 
 def test_visualize_preds_draws_on_given_axes(moons):
@@ -236,6 +360,22 @@ def test_plot_loss_and_gradients_read_history(moons):
         "dW1 (2×4)", "dW2 (4×4)", "dW3 (4×2)"]
 
 
+def test_plot_loss_uses_a_log_axis_when_the_loss_spans_decades(circles, moons):
+    X, y = circles
+    nn = trained(X, y, [2, 6, 2], num_pass=4000, epsilon=1e-3)
+    loss = np.asarray(nn.history_["loss"])
+    assert loss.max() / loss.min() > 100  # separable: the loss keeps falling
+    ax = nn.plot_loss()
+    assert ax.get_yscale() == "log"
+    low, high = ax.get_ylim()
+    assert high / low > 100  # not a flat line at 0
+    assert nn.plot_loss(log=False).get_yscale() == "linear"
+    # moons: the loss levels off well above 0, a linear axis reads best
+    nn = trained(*moons, [2, 4, 2], num_pass=5000)
+    assert nn.plot_loss().get_yscale() == "linear"
+    assert nn.plot_loss(log=True).get_yscale() == "log"
+
+
 @pytest.mark.parametrize("method", ["plot_loss", "plot_gradients"])
 def test_curves_need_a_trained_model(method):
     nn = neural_net([2, 4, 2], random_state=0)
@@ -245,8 +385,11 @@ def test_curves_need_a_trained_model(method):
 
 @pytest.mark.parametrize("name", ["tanh", "relu", "sigmoid"])
 def test_plot_activation(name):
+    # the one plotting function with two panels: it returns both (f, f')
     axes = plotting.plot_activation(name)
-    assert len(axes) == 2 and axes[0].figure is axes[1].figure
+    assert isinstance(axes, np.ndarray) and axes.shape == (2,)
+    assert all(isinstance(a, matplotlib.axes.Axes) for a in axes)
+    assert axes[0].figure is axes[1].figure
     x = np.linspace(-np.pi, np.pi, 120)
     f, df = axes[0].get_lines()[0], axes[1].get_lines()[0]
     act = activate(x, ACTIVATIONS[name])
@@ -272,7 +415,8 @@ def test_animation_produces_the_requested_frames_and_a_multiframe_gif(circles, t
     anim = nn.animate_preds(X, y, 0.001, 0.0001, num_pass=400, frames=7, save=path)
     assert isinstance(anim, FuncAnimation)
     assert repr(anim) == "<TrainingAnimation: 7 frames, passes 0..400>"
-    assert list(anim.passes) == [0, 11, 44, 100, 178, 278, 400]
+    assert len(anim.passes) == 7 and anim.passes[0] == 0 and anim.passes[-1] == 400
+    assert np.all(np.diff(anim.passes) > 0)
     with Image.open(path) as im:
         assert im.format == "GIF" and im.is_animated
         assert im.n_frames == 7
@@ -303,9 +447,11 @@ def test_animate_records_one_history_entry_per_frame(circles, tmp_path):
     X, y = circles
     nn = neural_net([2, 6, 2], random_state=0)
     # (saved only because matplotlib warns about animations never rendered)
-    nn.animate_preds(X, y, 0.001, 0.0001, num_pass=1000, frames=11, save=tmp_path / "a.gif")
+    anim = nn.animate_preds(X, y, 0.001, 0.0001, num_pass=1000, frames=11,
+                            save=tmp_path / "a.gif")
     hist = nn.history_
-    assert hist["pass"] == [0, 10, 40, 90, 160, 250, 360, 490, 640, 810, 1000]
+    assert hist["pass"] == anim.passes.tolist()
+    assert len(hist["pass"]) == 11 and hist["pass"][0] == 0 and hist["pass"][-1] == 1000
     assert hist["loss"][-1] == pytest.approx(nn.crossentropy_loss(X, y, 0.001), rel=1e-12)
     assert hist["accuracy"][-1] == np.mean(nn.predict(X) == y)
     assert np.asarray(hist["grad_norms"]).shape == (11, 3)
@@ -373,7 +519,64 @@ def test_animate_zero_passes_and_one_frame(circles, tmp_path):
     X, y = circles
     nn = neural_net([2, 6, 2], random_state=0)
     before = nn._model.params.copy()
-    nn.animate_preds(X, y, 0.001, 0.0001, num_pass=0, frames=2, save=tmp_path / "a.gif")
+    anim = nn.animate_preds(X, y, 0.001, 0.0001, num_pass=0, frames=2, save=tmp_path / "a.gif")
     assert np.array_equal(nn._model.params, before)
+    assert anim.passes.tolist() == [0]  # no two frames show the same pass
     nn.animate_preds(X, y, 0.001, 0.0001, num_pass=30, frames=1, save=tmp_path / "b.gif")
     assert nn.history_["pass"] == [30]
+    # fewer passes than frames: every pass is a frame
+    anim = nn.animate_preds(X, y, 0.001, 0.0001, num_pass=5, frames=10, save=tmp_path / "c.gif")
+    assert anim.passes.tolist() == [0, 1, 2, 3, 4, 5]
+
+
+def grid_regions(X, y, passes, epsilon, seed=0):
+    """The animation grid's predicted classes after each pass count in
+    ``passes``, from a separate network trained the plain way."""
+    nn = neural_net([2, 6, 2], random_state=seed)
+    Xc = np.ascontiguousarray(X, dtype=np.float64)
+    xs, ys = plotting._grid_axes(Xc, n_x=plotting.ANIM_GRID, n_y=plotting.ANIM_GRID)
+    pts = plotting._grid_points(xs, ys, np.float64)
+    done, out = 0, []
+    for p in passes:
+        nn.train(X, y, 0.001, epsilon, num_pass=int(p) - done, print_loss=False)
+        done = int(p)
+        out.append(nn.predict(pts))
+    return np.array(out)
+
+
+def cells_changed(regions):
+    """Grid cells that change class between consecutive frames."""
+    return (regions[1:] != regions[:-1]).sum(axis=1)
+
+
+def test_every_frame_of_the_animation_shows_change(circles, tmp_path):
+    # circles settle early: with epsilon=1e-3 the regions stop moving after
+    # ~300 of 4000 passes, while the loss falls by 200x over the whole run
+    X, y = circles
+    nn = neural_net([2, 6, 2], random_state=0)
+    anim = nn.animate_preds(X, y, 0.001, 0.001, num_pass=4000, frames=16,
+                            save=tmp_path / "a.gif")
+    passes = anim.passes
+    assert len(passes) == 16 and passes[0] == 0 and passes[-1] == 4000
+    assert np.all(np.diff(passes) > 0)
+    changed = cells_changed(grid_regions(X, y, passes, 0.001))
+    # every step, in the second half too, moves a good share of an average
+    # step's cells (a still frame would be 0)
+    assert changed.min() >= 0.25 * changed.mean()
+    assert changed[len(changed) // 2:].min() > 0
+    # frames evenly spaced by pass count (the notebook's, or quadratic as
+    # before) fail this: their second half is nearly still
+    for even in (np.rint(np.linspace(0, 1, 16) * 4000),
+                 np.rint(np.linspace(0, 1, 16) ** 2 * 4000)):
+        still = cells_changed(grid_regions(X, y, even, 0.001))
+        assert still.min() < 0.05 * still.mean()
+
+
+def test_animation_uses_string_labels_and_sets_classes(circles, tmp_path):
+    X, y = circles
+    names = np.array(["inner", "outer"])[1 - y]  # sorted: inner -> 0 = class 1 of y
+    a, b = neural_net([2, 6, 2], random_state=3), neural_net([2, 6, 2], random_state=3)
+    a.animate_preds(X, names, 0.001, 0.0003, num_pass=300, frames=4, save=tmp_path / "a.gif")
+    b.train(X, names, 0.001, 0.0003, num_pass=300, print_loss=False)
+    assert list(a.classes_) == list(b.classes_) == ["inner", "outer"]
+    assert np.array_equal(a._model.params, b._model.params)

@@ -20,6 +20,7 @@ import sklearn.datasets
 
 import mlnn
 from mlnn import _backend, _threads
+from mlnn._callbacks import LossRiseWarning
 from threadpoolctl import threadpool_info, threadpool_limits
 from conftest import BACKENDS, requires_compiled
 
@@ -475,3 +476,98 @@ def test_repeated_train_and_predict_do_not_leak(backend):
     grown = _rss_bytes() - before
     print(f"RSS growth over 10,000 train(10)+predict ({backend}): {grown / 2**20:.2f} MB")
     assert grown < 5 * 2**20
+
+
+# -- training that makes things worse ----------------------------------------------
+
+def _rise_warnings(record):
+    return [w for w in record if issubclass(w.category, LossRiseWarning)]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_loss_rise_warns_for_epsilon_1_on_moons(backend):
+    # epsilon=1: the first pass takes the loss from ~0.7 to 12.4, the second
+    # to 195.6 (both backends, exactly): more than 10x the lowest record
+    nn = _fresh(backend)
+    with pytest.warns(LossRiseWarning) as record:
+        nn.train(X_MOONS, Y_MOONS, 0.001, 1.0, num_pass=20, print_loss=False,
+                 print_every=1, on_divergence="warn")
+    (w,) = _rise_warnings(record)  # once per train() call
+    msg = str(w.message)
+    assert isinstance(w.message, RuntimeWarning)
+    assert "training is making the model worse" in msg
+    assert "at pass 1, more than 10 times its lowest value so far" in msg
+    assert "(12.37" in msg and "at pass 0)" in msg
+    assert "try a smaller epsilon (got 1)" in msg
+    assert w.filename == __file__  # points at the caller, not into mlnn
+
+
+def test_loss_rise_or_divergence_never_silent_at_notebook_scale():
+    # The notebook's data and network with epsilon=1 and the default record
+    # interval: whether the loss is huge or overflows at pass 1000 depends on
+    # rounding (the dynamics are chaotic), but one of the two always speaks.
+    X, y = sklearn.datasets.make_moons(300, noise=0.22, random_state=0)
+    for seed in range(3):
+        nn = mlnn.neural_net([2, 4, 2], random_state=seed)
+        with warnings.catch_warnings(record=True) as record:
+            warnings.simplefilter("always")
+            try:
+                nn.train(X, y, 0.001, 1.0, num_pass=5000, print_loss=False)
+                diverged = False
+            except mlnn.DivergenceError:
+                diverged = True
+        assert diverged or _rise_warnings(record), seed
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("data", ["moons", "circles"])
+def test_no_loss_rise_warning_with_default_settings(backend, data):
+    # what `mlnn` does by default (and the notebook's circles animation)
+    import sklearn.datasets
+    if data == "moons":
+        X, y = sklearn.datasets.make_moons(300, noise=0.22, random_state=0)
+    else:
+        X, y = sklearn.datasets.make_circles(400, noise=0.18, factor=0.005,
+                                             random_state=1)
+    nn = mlnn.neural_net([2, 4, 2], backend=backend, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        nn.train(X, y, 0.001, 0.0001, num_pass=25000, print_loss=False)
+    assert nn.history_["loss"][-1] < nn.history_["loss"][0]
+
+
+class _Losses:
+    """A stand-in model whose loss follows a script, for History alone."""
+
+    def __init__(self, losses):
+        self.losses = list(losses)
+
+    def loss(self, X, y, reg_lambda, labels):
+        labels[...] = y
+        return self.losses.pop(0)
+
+    def grad_norms(self, grads):
+        return [0.0]
+
+
+@pytest.mark.parametrize("losses, warns", [
+    ([0.7, 0.3, 0.1, 0.05, 0.04], False),        # healthy
+    ([0.7, 0.3, 2.9, 0.2], False),               # a bump below 10x the lowest
+    ([0.7, 0.3, 3.1], True),                     # 10x above the lowest so far
+    ([15.0, 7000.0, 300.0], True),               # epsilon=1 on the notebook's moons
+    ([1e-6, 1e-4, 0.05], False),                 # near zero: ratios mean nothing
+    ([1e-6, 0.2], True),                         # ... unless it climbs past 0.1
+    ([0.7, float("inf")], False),                # non-finite: the divergence guard's
+    ([0.7, float("nan"), 0.6], False),
+])
+def test_history_loss_rise_rule(losses, warns):
+    from mlnn._callbacks import History
+    X, y = np.zeros((3, 2)), np.zeros(3, dtype=np.int64)
+    history = History(_Losses(losses), X, y, 0.0, epsilon=0.5)
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        for i in range(len(losses)):
+            history.record(i, None)
+    assert len(_rise_warnings(record)) == int(warns)
+    if warns:
+        assert "(got 0.5)" in str(record[0].message)

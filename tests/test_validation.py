@@ -6,6 +6,8 @@ the argument's name and the form it expected.  Each case runs the public API
 check happens before any kernel sees the memory.
 """
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -30,7 +32,7 @@ def _train(X=X_OK, y=Y_OK, reg_lambda=0.01, epsilon=0.01, **kw):
 
 
 X_FORM = "2-D array of finite real numbers of shape (n_samples, 2)"
-Y_FORM = "int labels in [0, 3)"
+Y_FORM = "1-D array of class labels: int labels in [0, 3)"
 
 # (id, thunk, exception, substrings the message must contain)
 BAD = [
@@ -142,8 +144,43 @@ BAD = [
      ["y", Y_FORM, "whole-number"]),
     ("y-None-inside", lambda: _train(y=list(Y_OK[:-1]) + [None]), ValueError,
      ["y", Y_FORM, "whole-number"]),
-    ("y-strings", lambda: _train(y=["a"] * 20), TypeError, ["y", Y_FORM, "<U1"]),
-    ("y-bool", lambda: _train(y=Y_OK > 0), TypeError, ["y", Y_FORM, "bool"]),
+    # labels of any type are accepted when there are exactly n_out of them
+    ("y-one-string", lambda: _train(y=["a"] * 20), ValueError,
+     ["y", "single label ['a']", "at least 2 classes"]),
+    ("y-bool-for-3-outputs", lambda: _train(y=Y_OK > 0), ValueError,
+     ["y", "2 distinct labels [False, True]", "3 outputs", "exactly 3", "last layer 2"]),
+    ("y-too-many-strings", lambda: _train(y=list("abcd") * 5), ValueError,
+     ["y", "4 distinct labels ['a', 'b', 'c', 'd']", "3 outputs",
+      "int labels in [0, 3) or exactly 3 distinct labels", "last layer 4 wide"]),
+    ("y-mixed-types", lambda: _train(y=["a", 1] * 10), TypeError,
+     ["y", Y_FORM, "mixes labels of the types ['int', 'str']"]),
+    ("y-unsortable", lambda: _train(y=np.array([None, "a", "b"] * 6 + ["c", "a"],
+                                              dtype=object)),
+     TypeError, ["y", Y_FORM, "cannot be sorted", "one type"]),
+    ("y-complex", lambda: _train(y=Y_OK + 0j), TypeError, ["y", Y_FORM, "complex128"]),
+    ("y-datetime", lambda: _train(y=np.zeros(20, dtype="datetime64[D]")), TypeError,
+     ["y", Y_FORM, "datetime64"]),
+    ("y-not-in-classes", lambda: _trained_on(list("abc") * 6 + ["a", "b"]).train(
+        X_OK, list("abd") * 6 + ["a", "b"], 0.01, 0.01, num_pass=1), ValueError,
+     ["y", "not among this network's classes_ ['a', 'b', 'c']", "first train()",
+      "got ['d']"]),
+    ("loss-y-not-in-classes", lambda: _trained_on(Y_OK).crossentropy_loss(
+        X_OK, np.full(20, "a"), 0.01), ValueError,
+     ["y", "classes_ [0, 1, 2]", "got ['a']"]),
+    # numpy scalars show as plain numbers in messages (not np.int64(-1))
+    ("num_pass-np-negative", lambda: _train(num_pass=np.int64(-1)), ValueError,
+     ["num_pass", "int >= 0", "got -1"]),
+    ("n_threads-np-zero", lambda: _net(n_threads=np.int64(0)), ValueError,
+     ["n_threads", "got 0"]),
+    ("layers_dim-np-array", lambda: mlnn.neural_net(np.array([2, 0, 2])), ValueError,
+     ["layers_dim", "got [2, 0, 2]"]),
+    ("layers_dim-np-scalars", lambda: mlnn.neural_net([np.int64(2), np.int64(-4), 2]),
+     ValueError, ["layers_dim", "got [2, -4, 2]"]),
+    ("random_state-np-negative", lambda: mlnn.neural_net([2, 4, 3],
+                                                        random_state=np.int64(-1)),
+     ValueError, ["random_state", "got -1"]),
+    ("epsilon-np-complex", lambda: _train(epsilon=np.complex128(1e-3)), TypeError,
+     ["epsilon", "got (0.001+0j)"]),
     ("y-ragged", lambda: _train(y=[[0], [1, 2]] * 10), ValueError,
      ["y", "1-D array", Y_FORM]),
     # -- training parameters -----------------------------------------------------
@@ -182,6 +219,12 @@ BAD = [
 ]
 
 
+def _trained_on(y):
+    nn = _net()
+    nn.train(X_OK, y, 0.01, 0.01, num_pass=1, print_loss=False)
+    return nn
+
+
 def test_table_is_big_enough():
     assert len(BAD) >= 30
     assert len({case[0] for case in BAD}) == len(BAD)
@@ -196,6 +239,8 @@ def test_bad_input_raises_clear_error(thunk, exc, words):
     msg = str(info.value)
     for w in words:
         assert w in msg, f"{w!r} missing from: {msg}"
+    # plain values only: no np.int64(0), np.str_('a') or array([...]) reprs
+    assert not re.search(r"\bnp\.\w+\(|\barray\(", msg), msg
 
 
 def test_bad_train_leaves_model_untouched():
@@ -304,3 +349,105 @@ def test_layers_dim_spellings(spec, sizes):
 @pytest.mark.parametrize("value", [0.01, np.float32(0.01), np.float64(0.01), 1, np.int64(1)])
 def test_numeric_parameter_spellings(value):
     _train(reg_lambda=value, epsilon=value, num_pass=np.int64(2))
+
+
+# -- labels of any type -----------------------------------------------------------
+
+def _moons(n=120):
+    import sklearn.datasets
+    return sklearn.datasets.make_moons(n, noise=0.2, random_state=0)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_string_labels_end_to_end(backend):
+    X, y = _moons()
+    names = np.array(["left moon", "right moon"])
+    by_name = mlnn.neural_net([2, 4, 2], backend=backend, random_state=0)
+    by_index = mlnn.neural_net([2, 4, 2], backend=backend, random_state=0)
+    assert by_name.classes_ is None
+    w_name = by_name.train(X, names[y], 0.01, 0.001, num_pass=300, print_loss=False,
+                           print_every=100)
+    w_index = by_index.train(X, y, 0.01, 0.001, num_pass=300, print_loss=False,
+                             print_every=100)
+    # the labels only change what predict returns, never the arithmetic
+    for k in w_index:
+        np.testing.assert_array_equal(w_name[k], w_index[k])
+    assert by_name.history_ == by_index.history_
+    np.testing.assert_array_equal(by_name.classes_, names)
+    pred = by_name.predict(X)
+    assert pred.dtype.kind == "U" and pred.shape == (len(X),)
+    np.testing.assert_array_equal(pred, names[by_index.predict(X)])
+    np.testing.assert_array_equal(by_name.predict_proba(X), by_index.predict_proba(X))
+    assert (by_name.crossentropy_loss(X, names[y], 0.01)
+            == by_index.crossentropy_loss(X, y, 0.01))
+    w_name = by_name.bprop(X, names[y], 0.01, 0.001)
+    w_index = by_index.bprop(X, y, 0.01, 0.001)
+    for k in w_index:
+        np.testing.assert_array_equal(w_name[k], w_index[k])
+    assert np.mean(by_name.predict(X) == names[y]) > 0.8
+
+
+def test_int_labels_are_the_output_indices_as_before():
+    X, y = _moons()
+    nn = mlnn.neural_net([2, 4, 3], random_state=0)
+    # class 1 never appears: the labels are still the output indices
+    y02 = np.where(y == 1, 2, 0)
+    nn.train(X, y02, 0.01, 0.001, num_pass=50, print_loss=False)
+    assert nn.classes_.dtype == np.int64 and nn.classes_.tolist() == [0, 1, 2]
+    out = nn.predict(X)
+    assert out.dtype == np.int64
+    np.testing.assert_array_equal(out, nn._model.predict(np.ascontiguousarray(X)))
+    # float labels 0.0 / 2.0 are the same labels
+    nn.train(X, y02.astype(np.float32), 0.01, 0.001, num_pass=5, print_loss=False)
+    assert nn.classes_.tolist() == [0, 1, 2]
+
+
+@pytest.mark.parametrize("labels, classes", [
+    (np.array([1, 2]), [1, 2]),                     # ints outside [0, n_out)
+    (np.array([-1, 1]), [-1, 1]),
+    (np.array([False, True]), [False, True]),
+    (np.array([10.0, 20.0]), [10.0, 20.0]),
+    (pd.Series(["no", "yes"], dtype="category").to_numpy(), ["no", "yes"]),
+    (np.array(["b", "a"], dtype=object), ["a", "b"]),
+])
+def test_labels_of_other_types(labels, classes):
+    X, y = _moons()
+    nn = mlnn.neural_net([2, 4, 2], random_state=0)
+    ref = mlnn.neural_net([2, 4, 2], random_state=0)
+    ordered = np.asarray(sorted(labels.tolist()), dtype=object)
+    y_labels = ordered[y] if labels.dtype == object else np.sort(labels)[y]
+    nn.train(X, y_labels, 0.01, 0.001, num_pass=100, print_loss=False)
+    ref.train(X, y, 0.01, 0.001, num_pass=100, print_loss=False)
+    assert nn.classes_.tolist() == classes
+    assert nn.predict(X).tolist() == [classes[k] for k in ref.predict(X)]
+
+
+def test_classes_are_fixed_by_the_first_successful_train():
+    X, y = _moons()
+    names = np.array(["a", "b"])[y]
+    nn = mlnn.neural_net([2, 4, 2], random_state=0)
+    with pytest.raises(ValueError, match="epsilon"):
+        nn.train(X, names, 0.01, -1.0)
+    assert nn.classes_ is None  # a refused call fixes nothing
+    nn.crossentropy_loss(X, names, 0.01)
+    nn.visualize_preds(X, names)
+    assert nn.classes_ is None  # nor do calls that do not train
+    nn.train(X, names, 0.01, 0.001, num_pass=2, print_loss=False)
+    assert nn.classes_.tolist() == ["a", "b"]
+    # later calls may hold some of the classes only
+    nn.train(X[y == 1], names[y == 1], 0.01, 0.001, num_pass=2, print_loss=False)
+    assert nn.crossentropy_loss(X[y == 0], names[y == 0], 0.01) > 0
+
+
+def test_pictures_take_string_labels(tmp_path):
+    X, y = _moons()
+    names = np.array(["left", "right"])[y]
+    nn = mlnn.neural_net([2, 4, 2], random_state=0)
+    nn.train(X, names, 0.01, 0.001, num_pass=100, print_loss=False)
+    assert nn.visualize_preds(X, names, resolution=0.05) is not None
+    fresh = mlnn.neural_net([2, 4, 2], random_state=0)
+    anim = fresh.animate_preds(X, names, 0.01, 0.001, num_pass=100, frames=3)
+    assert len(anim.passes) == 3
+    anim.save(tmp_path / "strings.gif", writer="pillow")
+    for k, v in nn.model.items():
+        np.testing.assert_array_equal(fresh.model[k], v)
