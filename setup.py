@@ -6,8 +6,9 @@ This file only lists the extension and works out compiler flags:
   compiler setuptools will use.  If that fails (Apple clang, no libgomp, ...)
   the extension is built without OpenMP and a warning says so.
   ``MLNN_NO_OPENMP=1`` forces the build without OpenMP.
-* No ``-march=native``: wheels must run on any x86-64 CPU.  The fast-math
-  loops in csrc/ are compiled for several CPU levels and chosen at run time.
+* No ``-march=native``: wheels must run on any x86-64 CPU.  The C ops in
+  csrc/ are compiled once per CPU level (baseline, AVX2, AVX-512) with target
+  pragmas, and one table per level is chosen at run time (csrc/mlnn_fastmath.c).
 * ``MLNN_SANITIZE=address`` builds with AddressSanitizer (debugging only).
 """
 

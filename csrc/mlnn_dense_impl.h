@@ -1,12 +1,12 @@
-/* Body of the small dense-layer kernels, included by mlnn_fastmath.c once
- * per (CPU level, element type) after mlnn_fastmath_impl.h: MLNN_SUFFIX names
- * the level, MLNN_T is double or float and MLNN_TS its letter (d or f).  Not
- * a public header.
+/* The small dense-layer kernels of one CPU level and element type, included
+ * by mlnn_level_impl.h once per (level, type) after mlnn_fastmath_impl.h:
+ * MLNN_SUFFIX names the level, MLNN_T is double or float and MLNN_TS its
+ * letter (d or f).  Not a public header.
  *
  * Feature-major: a layer's activations are (width, m), one row of m samples
  * per unit, rows ld elements apart (ld >= m; the callers pad ld so that every
- * row starts on a 64-byte boundary: rows at 16 or 48 mod 64 cost 10% on the
- * notebook workload, from loads that cross cache lines).  Every inner loop
+ * row starts on a 64-byte boundary, and no vector load crosses a cache line
+ * needlessly).  Every inner loop
  * runs over m contiguous samples and vectorizes.  The notebook's layers are
  * 2-4 units wide, so the loops are organised to touch each row as few times
  * as possible: two output rows per pass over up to four input rows (the
@@ -14,10 +14,6 @@
  * step of a layer at most four wide includes f' in the same pass, and dW
  * takes a tile of four input rows by two delta rows per pass, with db.
  * Large layers do not come here: the Cython layer calls BLAS.
- *
- * Measured on the notebook workload (W1, 2-core VM, interleaved runs): these
- * loops, the tanh and the one-exp softmax took a pass from 11.4 to 6.4 us;
- * tanh (2400 per pass) is about half of it.
  */
 #define MLNN_TN(name) MLNN_NAME(MLNN_CAT(name, MLNN_TS))
 
@@ -227,8 +223,8 @@ static void MLNN_TN(dense_dw_)(const MLNN_T *inT, const MLNN_T *delta, MLNN_T *d
     if (sizeof(MLNN_T) == sizeof(double)) {
         /* float64: tiles of up to 4 input rows x 2 delta rows, one pass each
          * (db with the first tile of each delta pair); a lone last delta row
-         * is paired with itself.  On W1 this replaced 18 passes of dot
-         * products by 5.  The casts are no-ops; the float32 instance never
+         * is paired with itself: a pass per tile instead of one per entry
+         * of dW and db.  The casts are no-ops; the float32 instance never
          * takes this branch and uses dot_f/sum_f, which convert each element
          * to double. */
         for (ptrdiff_t j = 0; j < n_out; j += 2) {
@@ -275,8 +271,7 @@ static void MLNN_TN(dense_dw_)(const MLNN_T *inT, const MLNN_T *delta, MLNN_T *d
  * how many entries are NaN or +-inf, counted in the same pass (predict
  * checks its input without a second pass over X).  Two columns (the
  * notebook's data) have their own loop, which GCC vectorizes with shuffles;
- * the generic strided loop did not vectorize and took a fifth of predict on
- * the visualize_preds grid. */
+ * the generic strided loop does not vectorize. */
 static ptrdiff_t MLNN_TN(cols_in_)(const MLNN_T *src, MLNN_T *dst, ptrdiff_t m, ptrdiff_t cols,
                                    ptrdiff_t ld)
 {

@@ -1,11 +1,25 @@
-/* See mlnn_fastmath.h for the contract.
+/* See mlnn_fastmath.h for the ops' contract.
  *
- * Runtime CPU dispatch: the kernels in mlnn_fastmath_impl.h are compiled
- * twice, for baseline x86-64 (SSE2) and, with GCC or Clang on x86-64, for
- * AVX2 + FMA via a target pragma.  The first call asks the CPU (cpuid, via
- * __builtin_cpu_supports) and every public function then jumps to the best
- * version.  (GCC's target_clones was tried first: its Haswell clone was not
- * vectorized with 256-bit registers by GCC 12, and ran 3x slower.)
+ * CPU levels and their tables.  This file compiles the generic kernels
+ * (mlnn_level_impl.h, which includes mlnn_fastmath_impl.h and
+ * mlnn_dense_impl.h) once per CPU level, each time under its own target
+ * pragma and name suffix, and each compilation defines one const table,
+ * ops_base, ops_avx2, ops_avx512, holding that level's version of every
+ * op in MLNN_OPS.
+ * LEVELS below lists the levels with their table and CPU check.  The first
+ * call of mlnn_get_ops() picks the highest level that is compiled, that the
+ * CPU has (cpuid, via __builtin_cpu_supports) and that MLNN_CPU_LEVEL allows,
+ * and returns its table; later calls return the same pointer.
+ *
+ * To add a level: one more "#pragma GCC target / #include
+ * mlnn_level_impl.h" block below, one enum value in mlnn_fastmath.h, and one
+ * row in LEVELS with the CPU check.
+ *
+ * Inside the generic source MLNN_VBYTES is the level's vector width (bytes)
+ * for code written with GCC/Clang vector extensions (0: plain loops only)
+ * and MLNN_LEVEL names the level, for the few kernels written with a level's
+ * intrinsics.  (GCC's target_clones is not used: its clones were not
+ * vectorized with the wider registers; bench/README.md.)
  */
 #include "mlnn_fastmath.h"
 #include "mlnn_spec.h"
@@ -19,6 +33,8 @@
 #define restrict __restrict
 #endif
 
+/* The AVX2 and AVX-512 levels need GCC or Clang on x86-64 (target pragmas,
+ * __builtin_cpu_supports); elsewhere only the baseline level is built. */
 #if (defined(__GNUC__) || defined(__clang__)) && defined(__x86_64__) \
     && !defined(MLNN_NO_DISPATCH)
 #define MLNN_DISPATCH 1
@@ -26,8 +42,14 @@
 #define MLNN_DISPATCH 0
 #endif
 
+/* A kernel whose signature differs from the op list's must not compile into
+ * a level's table (mlnn_level_impl.h). */
+#if defined(__GNUC__) || defined(__clang__)
+#pragma GCC diagnostic error "-Wincompatible-pointer-types"
+#endif
+
 #if MLNN_DISPATCH
-#include <immintrin.h> /* the AVX2 level's tanh (mlnn_fastmath_impl.h) */
+#include <immintrin.h> /* the intrinsics of a level's tanh (mlnn_fastmath_impl.h) */
 #endif
 
 static const double MAGIC = 6755399441055744.0; /* 1.5 * 2^52 */
@@ -35,8 +57,17 @@ static const double LOG2E = 1.4426950408889634074;
 static const double LN2_HI = 6.93145751953125E-1;
 static const double LN2_LO = 1.42860682030941723212E-6;
 static const double LN2 = 0.693147180559945309417;      /* LN2_HI + LN2_LO, rounded */
-static const double EXP_HI = 709.782712893384;   /* log(DBL_MAX) */
-static const double EXP_LO = -708.39641853226408; /* log(DBL_MIN) */
+static const double EXP_HI = 709.782712893384;   /* log(DBL_MAX): above, exp = inf */
+static const double EXP_LO = -708.39641853226408; /* log(DBL_MIN): below, exp = 0 */
+/* exp's argument is clamped to [EXP_CLAMP_LO, EXP_CLAMP_HI] before the
+ * range reduction, so that n = round(x / ln2) stays within [-1021, 1023] and
+ * 2^n is a normal double built in the exponent bits; the results outside
+ * [EXP_LO, EXP_HI] are then replaced by inf or 0. */
+static const double EXP_CLAMP_HI = 709.0;
+static const double EXP_CLAMP_LO = -708.0;
+/* tanh(x) rounds to +-1 in double from |x| = 19.06 on; clamping |x| here
+ * keeps expm1(2|x|) finite. */
+static const double TANH_SATURATE = 20.0;
 /* V in expm1(r) = r + r^2 V(r), lowest degree first (tools/fit_expm1.py) */
 #define MLNN_EXPM1_V(F)                                                        \
     F(0, 0.5000000000000001) F(1, 0.16666666666666669)                          \
@@ -52,182 +83,186 @@ static const double EXPM1_V2[10] = {MLNN_EXPM1_V(MLNN_COEF2)};
 #undef MLNN_COEF
 #undef MLNN_COEF2
 
-
-/* MLNN_VBYTES: the vector width of a level for the code written with GCC/Clang
- * vector extensions; 0 (plain loops only) for other compilers. */
+/* MLNN_VBYTES of each level: 0 (plain loops only) without GCC/Clang vector
+ * extensions. */
 #if defined(__GNUC__) || defined(__clang__)
 #define MLNN_VBYTES_BASE 16
 #define MLNN_VBYTES_AVX2 32
+#define MLNN_VBYTES_AVX512 64
 #else
 #define MLNN_VBYTES_BASE 0
 #define MLNN_VBYTES_AVX2 0
+#define MLNN_VBYTES_AVX512 0
 #endif
 
+/* Level ids for the preprocessor (MLNN_LEVEL, for a level's intrinsics), in
+ * the order of enum mlnn_cpu_level */
+#define MLNN_LEVEL_ID_BASELINE 0
+#define MLNN_LEVEL_ID_AVX2 1
+#define MLNN_LEVEL_ID_AVX512 2
+
+/* ---- baseline x86-64 (SSE2): every build ---- */
+#define MLNN_LEVEL MLNN_LEVEL_ID_BASELINE
 #define MLNN_SUFFIX _base
 #define MLNN_VBYTES MLNN_VBYTES_BASE
 #include "mlnn_level_impl.h"
 #undef MLNN_VBYTES
 #undef MLNN_SUFFIX
+#undef MLNN_LEVEL
 
 #if MLNN_DISPATCH
+/* ---- AVX2 + FMA ---- */
 #pragma GCC push_options
 #pragma GCC target("avx2,fma")
+#define MLNN_LEVEL MLNN_LEVEL_ID_AVX2
 #define MLNN_SUFFIX _avx2
 #define MLNN_VBYTES MLNN_VBYTES_AVX2
 #include "mlnn_level_impl.h"
 #undef MLNN_VBYTES
 #undef MLNN_SUFFIX
+#undef MLNN_LEVEL
+#pragma GCC pop_options
+
+/* ---- AVX-512 F + VL + DQ (with AVX2 + FMA): Skylake-SP, Ice Lake, Zen 4
+ * and later ---- */
+#pragma GCC push_options
+#pragma GCC target("avx512f,avx512vl,avx512dq,avx2,fma")
+#define MLNN_LEVEL MLNN_LEVEL_ID_AVX512
+#define MLNN_SUFFIX _avx512
+#define MLNN_VBYTES MLNN_VBYTES_AVX512
+#include "mlnn_level_impl.h"
+#undef MLNN_VBYTES
+#undef MLNN_SUFFIX
+#undef MLNN_LEVEL
 #pragma GCC pop_options
 #endif
 
-/* 0: not yet known, 1: baseline, 2: avx2+fma.  Racing first calls all
- * compute and store the same value, so no lock is needed. */
-static volatile int cpu_level = 0;
+/* ---- CPU checks ---- */
 
-static int level(void)
+static int cpu_has_baseline(void)
 {
-    int lv = cpu_level;
-    if (lv == 0) {
-        lv = 1;
+    return 1; /* SSE2 is part of x86-64 */
+}
+
 #if MLNN_DISPATCH
-        /* MLNN_CPU_PATH=baseline forces the baseline code (for tests) */
-        const char *force = getenv("MLNN_CPU_PATH");
-        __builtin_cpu_init();
-        if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")
-            && !(force != NULL && strcmp(force, "baseline") == 0))
-            lv = 2;
+/* __builtin_cpu_supports also asks the OS (XGETBV) whether it saves the
+ * AVX / AVX-512 registers. */
+static int cpu_has_avx2(void)
+{
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+}
+
+static int cpu_has_avx512(void)
+{
+    return cpu_has_avx2() && __builtin_cpu_supports("avx512f")
+           && __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq");
+}
 #endif
-        cpu_level = lv;
+
+/* ---- the levels, lowest first (indexed by enum mlnn_cpu_level) ---- */
+
+struct mlnn_level {
+    const char *name;            /* MLNN_CPU_LEVEL's value for it */
+    const char *isa;             /* the instruction sets its code uses */
+    const struct mlnn_ops *ops;  /* NULL: not compiled in this build */
+    int (*cpu_has)(void);        /* NULL: this build cannot ask the CPU */
+};
+
+static const struct mlnn_level LEVELS[MLNN_N_LEVELS] = {
+    [MLNN_LEVEL_BASELINE] = {"baseline", "sse2", &ops_base, cpu_has_baseline},
+#if MLNN_DISPATCH
+    [MLNN_LEVEL_AVX2] = {"avx2", "avx2+fma", &ops_avx2, cpu_has_avx2},
+    [MLNN_LEVEL_AVX512] = {"avx512", "avx512f/vl/dq+avx2+fma", &ops_avx512, cpu_has_avx512},
+#else
+    [MLNN_LEVEL_AVX2] = {"avx2", "avx2+fma", NULL, NULL},
+    [MLNN_LEVEL_AVX512] = {"avx512", "avx512f/vl/dq+avx2+fma", NULL, NULL},
+#endif
+};
+
+static int valid(int level)
+{
+    return level >= 0 && level < MLNN_N_LEVELS;
+}
+
+const char *mlnn_level_name(int level)
+{
+    return valid(level) ? LEVELS[level].name : NULL;
+}
+
+const char *mlnn_level_isa(int level)
+{
+    return valid(level) ? LEVELS[level].isa : NULL;
+}
+
+int mlnn_level_compiled(int level)
+{
+    return valid(level) && LEVELS[level].ops != NULL;
+}
+
+int mlnn_cpu_has_level(int level)
+{
+    return valid(level) && LEVELS[level].cpu_has != NULL && LEVELS[level].cpu_has();
+}
+
+int mlnn_level_supported(int level)
+{
+    return mlnn_level_compiled(level) && mlnn_cpu_has_level(level);
+}
+
+/* The choice, made once.  Racing first calls all compute and store the same
+ * values (selected last), so no lock is needed; in practice the first call
+ * is mlnn._kernels' import. */
+static volatile int selected = -1;
+static char requested_buf[32]; /* a copy: the environment may change later */
+static const char *requested = NULL;
+static int request_known = 0;
+
+static int choose(void)
+{
+    int cap = MLNN_N_LEVELS - 1;
+    const char *req = getenv("MLNN_CPU_LEVEL");
+    const char *old = getenv("MLNN_CPU_PATH"); /* older spelling of =baseline */
+    if ((req == NULL || *req == '\0') && old != NULL && strcmp(old, "baseline") == 0)
+        req = "baseline";
+    if (req != NULL && *req != '\0') {
+        strncpy(requested_buf, req, sizeof requested_buf - 1);
+        requested = requested_buf;
+        for (int lv = 0; lv < MLNN_N_LEVELS; ++lv)
+            if (strcmp(req, LEVELS[lv].name) == 0) {
+                cap = lv;
+                request_known = 1;
+            }
+    }
+    int lv = cap;
+    while (lv > 0 && !mlnn_level_supported(lv))
+        --lv;
+    return lv;
+}
+
+int mlnn_level_selected(void)
+{
+    int lv = selected;
+    if (lv < 0) {
+        lv = choose();
+        selected = lv;
     }
     return lv;
 }
 
-#if MLNN_DISPATCH
-#define MLNN_DISPATCH_FN(name, T)                                   \
-    void mlnn_##name(const T *x, T *out, ptrdiff_t n)               \
-    {                                                               \
-        if (level() == 2)                                           \
-            name##_avx2(x, out, n);                                 \
-        else                                                        \
-            name##_base(x, out, n);                                 \
-    }
-#else
-#define MLNN_DISPATCH_FN(name, T)                                   \
-    void mlnn_##name(const T *x, T *out, ptrdiff_t n)               \
-    {                                                               \
-        name##_base(x, out, n);                                     \
-    }
-#endif
-
-MLNN_DISPATCH_FN(tanh_d, double)
-MLNN_DISPATCH_FN(tanh_f, float)
-MLNN_DISPATCH_FN(exp_d, double)
-MLNN_DISPATCH_FN(exp_f, float)
-MLNN_DISPATCH_FN(sigmoid_d, double)
-MLNN_DISPATCH_FN(sigmoid_f, float)
-
-#if MLNN_DISPATCH
-#define MLNN_DISPATCH_RED(name, T, ARGS, CALL)                      \
-    double mlnn_##name ARGS                                         \
-    {                                                               \
-        return level() == 2 ? name##_avx2 CALL : name##_base CALL;  \
-    }
-#else
-#define MLNN_DISPATCH_RED(name, T, ARGS, CALL)                      \
-    double mlnn_##name ARGS { return name##_base CALL; }
-#endif
-
-MLNN_DISPATCH_RED(dot_d, double, (const double *a, const double *b, ptrdiff_t n), (a, b, n))
-MLNN_DISPATCH_RED(dot_f, float, (const float *a, const float *b, ptrdiff_t n), (a, b, n))
-MLNN_DISPATCH_RED(sum_d, double, (const double *a, ptrdiff_t n), (a, n))
-MLNN_DISPATCH_RED(sum_f, float, (const float *a, ptrdiff_t n), (a, n))
-
-#if MLNN_DISPATCH
-#define MLNN_PICK(name) (level() == 2 ? name##_avx2 : name##_base)
-#else
-#define MLNN_PICK(name) name##_base
-#endif
-
-#define MLNN_DENSE_WRAPPERS(TS, T)                                                     \
-    void mlnn_dense_fwd_##TS(const T *inT, const T *W, const T *b, T *out, ptrdiff_t m,  \
-                             ptrdiff_t ld, ptrdiff_t n_in, ptrdiff_t n_out)              \
-    {                                                                                    \
-        MLNN_PICK(dense_fwd_##TS)(inT, W, b, out, m, ld, n_in, n_out);                   \
-    }                                                                                    \
-    void mlnn_dense_bwd_##TS(const T *delta, const T *W, const T *act, T *dinT,          \
-                             ptrdiff_t m, ptrdiff_t ld, ptrdiff_t n_in, ptrdiff_t n_out, \
-                             int activation)                                             \
-    {                                                                                    \
-        MLNN_PICK(dense_bwd_##TS)(delta, W, act, dinT, m, ld, n_in, n_out, activation);  \
-    }                                                                                    \
-    void mlnn_dense_dw_##TS(const T *inT, const T *delta, T *dW, T *db, ptrdiff_t m,     \
-                            ptrdiff_t ld, ptrdiff_t n_in, ptrdiff_t n_out)               \
-    {                                                                                    \
-        MLNN_PICK(dense_dw_##TS)(inT, delta, dW, db, m, ld, n_in, n_out);                \
-    }                                                                                    \
-    void mlnn_act_grad_##TS(T *d, const T *g, ptrdiff_t m, ptrdiff_t ld, ptrdiff_t rows,  \
-                            int activation)                                              \
-    {                                                                                    \
-        MLNN_PICK(act_grad_##TS)(d, g, m, ld, rows, activation);                         \
-    }                                                                                    \
-    void mlnn_softmax_##TS(T *z, T *tmp, ptrdiff_t n, ptrdiff_t m, ptrdiff_t ld)         \
-    {                                                                                    \
-        MLNN_PICK(softmax_##TS)(z, tmp, n, m, ld);                                       \
-    }                                                                                    \
-    void mlnn_softmax_delta_##TS(const T *z, const int64_t *y, T *delta, T *tmp,         \
-                                 ptrdiff_t n, ptrdiff_t m, ptrdiff_t ld)                 \
-    {                                                                                    \
-        MLNN_PICK(softmax_delta_##TS)(z, y, delta, tmp, n, m, ld);                       \
-    }                                                                                    \
-    void mlnn_argmax_##TS(const T *probs, int64_t *labels, T *best, ptrdiff_t n,         \
-                          ptrdiff_t m, ptrdiff_t ld)                                     \
-    {                                                                                    \
-        MLNN_PICK(argmax_##TS)(probs, labels, best, n, m, ld);                           \
-    }                                                                                    \
-    ptrdiff_t mlnn_cols_in_##TS(const T *src, T *dst, ptrdiff_t m, ptrdiff_t cols,       \
-                                ptrdiff_t ld)                                            \
-    {                                                                                    \
-        return MLNN_PICK(cols_in_##TS)(src, dst, m, cols, ld);                           \
-    }                                                                                    \
-    void mlnn_cols_out_##TS(const T *src, T *dst, ptrdiff_t m, ptrdiff_t cols, ptrdiff_t ld) \
-    {                                                                                    \
-        MLNN_PICK(cols_out_##TS)(src, dst, m, cols, ld);                                 \
-    }                                                                                    \
-    void mlnn_sgd_step_##TS(T *params, const T *sums, T *velocity, ptrdiff_t p0,         \
-                            ptrdiff_t p1, ptrdiff_t n_weights, double alpha, double s,   \
-                            double lr, double momentum, int nesterov)                    \
-    {                                                                                    \
-        MLNN_PICK(sgd_step_##TS)(params, sums, velocity, p0, p1, n_weights, alpha, s,    \
-                                 lr, momentum, nesterov);                                \
-    }                                                                                    \
-    void mlnn_adam_step_##TS(T *params, const T *sums, T *m, T *v, ptrdiff_t p0,         \
-                             ptrdiff_t p1, ptrdiff_t n_weights, double alpha, double s,  \
-                             double lr_t, double beta_1, double beta_2, double epsilon)  \
-    {                                                                                    \
-        MLNN_PICK(adam_step_##TS)(params, sums, m, v, p0, p1, n_weights, alpha, s, lr_t, \
-                                  beta_1, beta_2, epsilon);                              \
-    }
-
-MLNN_DENSE_WRAPPERS(d, double)
-MLNN_DENSE_WRAPPERS(f, float)
-
-int mlnn_cpu_has_avx512(void)
+const struct mlnn_ops *mlnn_get_ops(void)
 {
-#if MLNN_DISPATCH
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl")
-           && __builtin_cpu_supports("avx512dq");
-#else
-    return 0;
-#endif
+    return LEVELS[mlnn_level_selected()].ops;
 }
 
-const char *mlnn_cpu_paths_compiled(void)
+const char *mlnn_level_requested(void)
 {
-    return MLNN_DISPATCH ? "baseline (sse2), avx2+fma" : "baseline";
+    mlnn_level_selected();
+    return requested;
 }
 
-const char *mlnn_cpu_path(void)
+int mlnn_level_request_known(void)
 {
-    return level() == 2 ? "avx2+fma" : "baseline (sse2)";
+    mlnn_level_selected();
+    return request_known;
 }

@@ -1,6 +1,7 @@
-/* Body of the fast-math kernels, included twice by mlnn_fastmath.c: once for
- * baseline x86-64 and once under "#pragma GCC target("avx2,fma")", each time
- * with a different MLNN_SUFFIX.  Not a public header.
+/* The element-wise and reduction kernels of one CPU level, included by
+ * mlnn_level_impl.h once per level (MLNN_LEVEL, MLNN_SUFFIX and MLNN_VBYTES
+ * set, see mlnn_fastmath.c), so every level runs the same generic source
+ * compiled for its instructions.  Not a public header.
  *
  * exp(x): x = n*ln2 + r with |r| <= ln2/2, n obtained with the 1.5*2^52
  * "magic number" rounding trick (vectorizes on SSE2, no cvt to int64 needed);
@@ -19,17 +20,15 @@
 
 /* expm1(r) for |r| <= ln2/2 as r + r^2 V(r), V of degree 9 (expm1 of
  * degree 11): adding the leading r last, in one FMA, keeps the rounding of
- * the polynomial out of the leading digits, and it took tanh's worst error
- * from 4.7 to 2.6 ulp (against long double tanhl).  V's
- * coefficients are a Chebyshev fit of (expm1(r) - r) / r^2 over
+ * the polynomial out of the leading digits (that is what keeps tanh within
+ * 3 ulp).  V's coefficients are a Chebyshev fit of (expm1(r) - r) / r^2 over
  * [-ln2/2, ln2/2] (tools/fit_expm1.py; relative error 0.37 * 2^-53 before
  * rounding), two degrees fewer than the Taylor series needs.
  *
  * V(r) = E(r^2) + r O(r^2), each half by Horner's rule: 10 operations with
- * r^2, against 12 for Estrin's form.  The throughput of these loops is set by
- * their operation count (Estrin's shorter dependency chain did not pay for
- * its extra multiplications): tanh ran 13% faster (interleaved
- * microbenchmark).
+ * r^2, against 12 for Estrin's form.  The vectorized loops are bound by
+ * their operation count, not by the dependency chain that Estrin's form
+ * shortens (bench/README.md).
  *
  * expm1_poly_w(r, w) evaluates the same form from a coefficient table w:
  * EXPM1_V gives expm1(r); EXPM1_V2 (V's coefficients times powers of two,
@@ -72,10 +71,10 @@ static inline double MLNN_NAME(reduce)(double x, double *scale)
 
 static inline double MLNN_NAME(exp_kernel)(double x)
 {
-    /* Clamp so that n stays within [-1022, 1023]; NaN passes through both
-     * comparisons unchanged. */
-    double xc = x > 709.0 ? 709.0 : x;
-    xc = xc < -708.0 ? -708.0 : xc;
+    /* Clamp so that 2^n stays a normal double (EXP_CLAMP_LO/HI); NaN passes
+     * through both comparisons unchanged. */
+    double xc = x > EXP_CLAMP_HI ? EXP_CLAMP_HI : x;
+    xc = xc < EXP_CLAMP_LO ? EXP_CLAMP_LO : xc;
     double scale;
     double r = MLNN_NAME(reduce)(xc, &scale);
     double res = (1.0 + MLNN_NAME(expm1_poly)(r)) * scale;
@@ -88,7 +87,7 @@ static inline double MLNN_NAME(exp_kernel)(double x)
  * without the overflow side (fewer selects in the softmax loops). */
 static inline double MLNN_NAME(exp_neg_kernel)(double x)
 {
-    const double xc = x < -708.0 ? -708.0 : x; /* NaN passes */
+    const double xc = x < EXP_CLAMP_LO ? EXP_CLAMP_LO : x; /* NaN passes */
     double scale;
     const double r = MLNN_NAME(reduce)(xc, &scale);
     const double res = (1.0 + MLNN_NAME(expm1_poly)(r)) * scale;
@@ -97,11 +96,12 @@ static inline double MLNN_NAME(exp_neg_kernel)(double x)
 
 /* tanh(|x|) = expm1(2|x|) / (expm1(2|x|) + 2): one division, no cancellation
  * for small |x| (expm1 keeps full relative accuracy), exactly 1.0 from
- * |x| = 20 on; the sign is copied back so -0 and negative x mirror exactly. */
+ * |x| = TANH_SATURATE on; the sign is copied back so -0 and negative x
+ * mirror exactly. */
 static inline double MLNN_NAME(tanh_kernel)(double x)
 {
     double ax = fabs(x);
-    ax = ax > 20.0 ? 20.0 : ax; /* NaN stays NaN */
+    ax = ax > TANH_SATURATE ? TANH_SATURATE : ax; /* NaN stays NaN */
     /* 2|x| = n ln2 + 2h with a one-constant reduction (one FMA): its error,
      * n * 2.3e-17, is below 0.2 ulp of tanh for every n (n <= 58).  Worked
      * in halves, h = |x| - n ln2/2 (exactly r/2), so 2|x| is never formed:
@@ -131,18 +131,22 @@ static inline double MLNN_NAME(sigmoid_kernel)(double x)
             out[i] = (T)MLNN_NAME(kernel)((double)x[i]);                 \
     }
 
-#if MLNN_VBYTES == 32
+#if MLNN_LEVEL == MLNN_LEVEL_ID_AVX2
 /* tanh_kernel on four doubles, with the same operations, written with
- * AVX2/FMA intrinsics: GCC's vectorization of tanh_kernel computed the
- * unclamped value and blended in the result for |x| > 20 (two operations
- * where a min does), copied the sign with three and reloaded constants; this
- * form ran 13% faster (15.3 against 17.7 cycles per 4 elements, interleaved
- * microbenchmark).  tanh is about half of a notebook training pass. */
+ * AVX2/FMA intrinsics.  GCC's vectorization of tanh_kernel computes the
+ * unclamped value and blends in the result for |x| > TANH_SATURATE (two
+ * operations where a min does), copies the sign with three and reloads
+ * constants; tanh is about half of a notebook training pass, so the AVX2
+ * level spells it out.  The AVX-512 level runs the generic tanh_kernel:
+ * GCC's 512-bit code (masked moves for the selects) is as fast as the same
+ * operations in AVX-512 intrinsics, and gives the same bits (bench/README.md
+ * has the measurements). */
 static inline __m256d MLNN_NAME(tanh4)(__m256d x)
 {
     const __m256d sign = _mm256_set1_pd(-0.0);
-    /* min(20, |x|): a NaN |x| is passed through (the second operand wins) */
-    const __m256d ax = _mm256_min_pd(_mm256_set1_pd(20.0), _mm256_andnot_pd(sign, x));
+    /* min(TANH_SATURATE, |x|): a NaN |x| is passed through (the second
+     * operand wins) */
+    const __m256d ax = _mm256_min_pd(_mm256_set1_pd(TANH_SATURATE), _mm256_andnot_pd(sign, x));
     const __m256d t = _mm256_fmadd_pd(ax, _mm256_set1_pd(2.0 * LOG2E), _mm256_set1_pd(MAGIC));
     const __m256d n = _mm256_sub_pd(t, _mm256_set1_pd(MAGIC));
     const __m256d h = _mm256_fnmadd_pd(n, _mm256_set1_pd(0.5 * LN2), ax);
@@ -193,12 +197,16 @@ MLNN_ARRAY_FN(sigmoid_f, sigmoid_kernel, float)
 
 #undef MLNN_ARRAY_FN
 
-/* Dot product and sum with 16 independent accumulators (four AVX2 registers,
- * enough to hide the FMA latency), combined in a fixed pairwise tree: GCC
- * vectorizes this without -ffast-math (a single accumulator would stay scalar
- * under IEEE rules), and the result depends only on n.  With 8 accumulators
- * the loop was latency-bound, 2.5x slower on 300 elements.  Floats are
- * accumulated in double. */
+/* Dot product and sum with 16 independent accumulators: lane u adds the
+ * elements i = u mod 16, and the lanes are combined in a fixed pairwise tree
+ * (u + 8 into u, then u + 4 into u, then (0 + 2) + (1 + 3)).  Separate
+ * lanes let GCC vectorize the loop without -ffast-math (a single accumulator
+ * would stay scalar under IEEE rules), 16 of them (four AVX2 registers) hide
+ * the add/FMA latency, and the result depends only on n.  Floats are
+ * accumulated in double.  (At the AVX-512 level the 16 lanes fill only two
+ * registers, so long sums run no faster than at AVX2; the ops' few long
+ * uses -- the weight penalty, float32 dW -- are too small a share of a
+ * pass to justify more lanes.) */
 #define MLNN_LANES 16
 static inline double MLNN_NAME(fold)(double *s)
 {
@@ -254,8 +262,8 @@ MLNN_SUM_FN(sum_f, float)
  * after inlining the unused parts vanish and the accumulators stay in
  * registers.  Lanes are added in a fixed order, then the tail: the value
  * depends only on m (and the CPU level, like every FMA-contracted result).
- * (Written with plain loops, GCC 12 turned such code into partly scalar
- * code, 10x slower.) */
+ * Vector extensions, not plain loops: GCC does not keep the accumulators of
+ * plain loops in vector registers here (bench/README.md). */
 typedef double MLNN_NAME(vd_)
     __attribute__((vector_size(MLNN_VBYTES), aligned(sizeof(double)), may_alias));
 #define MLNN_VD MLNN_NAME(vd_)

@@ -3,8 +3,9 @@
 In the spirit of ``numpy.show_config`` and ``sklearn.show_versions``.  Bug
 reports and benchmarks need to know whether the compiled kernels are in use,
 whether they were built with OpenMP (and which OpenMP runtime they loaded),
-how many threads they will get, which fast-math CPU path was chosen, and
-which BLAS scipy's ``cython_blas`` calls.  Runtime facts come from
+how many threads they will get, which CPU levels of the C ops were built,
+which of them this CPU supports and which one was selected, and which BLAS
+scipy's ``cython_blas`` calls.  Runtime facts come from
 threadpoolctl; build facts come from the extension itself.
 """
 
@@ -89,6 +90,9 @@ def _config_info():
     compiled = _backend.COMPILED
     kernels = _backend._kernels
     openmp = bool(compiled and kernels.openmp_enabled())
+    levels = kernels.cpu_levels() if compiled else {
+        "compiled": [], "supported": [], "selected": None, "requested": None,
+        "requested_known": False}
 
     # The automatic choice (n_threads=None) for a small and a large pass.
     # Asking must not count as having run a team (that flag keeps forked
@@ -113,6 +117,14 @@ def _config_info():
         "serial_work": _threads.SERIAL_WORK,
         "auto_threads_small": auto_small,
         "auto_threads_large": auto_large,
+        # CPU levels of the C ops, by name ("baseline", "avx2", "avx512")
+        "cpu_levels_compiled": levels["compiled"],
+        "cpu_levels_supported": levels["supported"],
+        "cpu_level": levels["selected"],
+        "cpu_level_requested": levels["requested"],      # MLNN_CPU_LEVEL, or None
+        "cpu_level_request_known": levels["requested_known"],
+        # the same compiled and selected levels with their instruction sets,
+        # e.g. "avx2 (avx2+fma)" (what bench records and test_wheel reads)
         "cpu_paths_compiled": kernels.cpu_paths_compiled().split(", ") if compiled else [],
         "cpu_path": kernels.cpu_path() if compiled else None,
         "blas": blas,
@@ -138,6 +150,18 @@ def _describe_pool(p):
     return " ".join(parts) + f"\n{'':22}{p['filepath']}"
 
 
+def _describe_level_choice(info):
+    if info["cpu_level"] is None:
+        return "n/a"
+    req = info["cpu_level_requested"]
+    if req is None:
+        return f"{info['cpu_level']} (the highest supported)"
+    if not info["cpu_level_request_known"]:
+        return (f"{info['cpu_level']} (MLNN_CPU_LEVEL={req!r} is not a level: "
+                "ignored)")
+    return f"{info['cpu_level']} (MLNN_CPU_LEVEL={req})"
+
+
 def _format(info):
     rows = [("version", info["version"])]
     if info["compiled"]:
@@ -159,8 +183,9 @@ def _format(info):
     rows.append(("automatic threads",
                  f"{info['auto_threads_large']} per pass of >= {info['serial_work']:,} "
                  f"multiply-adds, {info['auto_threads_small']} below"))
-    rows.append(("CPU paths compiled", ", ".join(info["cpu_paths_compiled"]) or "n/a"))
-    rows.append(("CPU path selected", info["cpu_path"] or "n/a"))
+    rows.append(("CPU levels built", ", ".join(info["cpu_paths_compiled"]) or "n/a"))
+    rows.append(("CPU supports", ", ".join(info["cpu_levels_supported"]) or "n/a"))
+    rows.append(("CPU level selected", _describe_level_choice(info)))
     if info["blas"]:
         for i, p in enumerate(info["blas"]):
             rows.append(("BLAS" if i == 0 else "", _describe_pool(p)))
@@ -180,7 +205,8 @@ def show_config(file=None, *, as_dict=False):
     Shows the version; whether the compiled extension is in use (or that it
     is missing and the NumPy fallback runs); OpenMP yes/no and the runtime
     the extension loaded; the maximum and automatic thread counts; the CPU
-    code paths compiled in and the one selected on this CPU; the BLAS in
+    levels of the C ops compiled in, those this CPU supports and the one
+    selected (``MLNN_CPU_LEVEL=baseline|avx2|avx512`` caps it); the BLAS in
     use; and the numpy and scipy versions.  Please paste it into bug reports.
 
     Parameters

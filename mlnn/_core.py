@@ -26,6 +26,9 @@ from mlnn._spec import ACTIVATIONS, HEADS, layout, n_params, weights
 
 # Kernel slices aim at this wall time, so that KeyboardInterrupt lands fast.
 SLICE_SECONDS = 0.03
+# At most this many passes per kernel call, however fast a pass was timed: a
+# bound on how far one slice can overrun SLICE_SECONDS if that timing was off.
+MAX_PASSES_PER_CALL = 1 << 20
 
 # Rows per chunk of the full-batch gradient.  The chunking depends only on
 # n_samples and the model size (never on the thread count), so results are
@@ -197,7 +200,8 @@ class Model:
         """Threads for a kernel call on n_samples rows.
 
         Never more than the chunks the samples are cut into (training) or the
-        256-row blocks (predict, loss): an idle thread only adds a wake-up.
+        blocks of the kernels' BLOCK_ROWS rows (predict, loss): an idle thread
+        only adds a wake-up.
         """
         n = _threads.effective_n_threads(
             self.n_threads, work=n_samples * macs_per_sample(self.sizes))
@@ -215,7 +219,8 @@ class Model:
         if self.kernels is _reference or getattr(_guard_state, "active", False):
             return nullcontext()
         # the kernels' own rule, on the largest block of rows they will use
-        rows = max(-(-n_samples // n_chunks(n_samples, self.sizes)), min(n_samples, 256))
+        rows = max(-(-n_samples // n_chunks(n_samples, self.sizes)),
+                   min(n_samples, self.kernels.BLOCK_ROWS))
         if not any(self.kernels.uses_blas(rows, a, b)
                    for a, b in zip(self.sizes[:-1], self.sizes[1:])):
             return nullcontext()
@@ -397,7 +402,8 @@ class Model:
                             return done
                         if ran:
                             per_pass = max(elapsed / ran, 1e-9)
-                            per_call = int(min(max(SLICE_SECONDS / per_pass, 1), 1 << 20))
+                            per_call = int(min(max(SLICE_SECONDS / per_pass, 1),
+                                               MAX_PASSES_PER_CALL))
                             self._slice = (n, per_call)
                     if record_every and (done - 1) % record_every == 0 and on_record is not None:
                         if on_record(done - 1, grads) is False:

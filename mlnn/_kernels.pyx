@@ -21,13 +21,20 @@ the input as XT ``(n_in, m)``.  Why: the notebook's layers are 2-64 units
 wide but hundreds of samples long, so every inner loop (forward axpy,
 dW dot products, softmax across classes, f'(act)) then runs over ``m``
 contiguous samples and vectorizes, with no store-to-load chains through a
-tiny dW row.  Small layers and the softmax run loops from csrc/
-(``mlnn_dense_fwd``/``mlnn_dense_bwd``/``mlnn_dense_dw``/``mlnn_softmax``/
-``mlnn_softmax_delta`` in mlnn_dense_impl.h), which are compiled for baseline x86-64 and for
-AVX2+FMA and picked at run time: code generated from this file is compiled
-once for the baseline, so its own loops could not use AVX2.  Layers that
-are wide on both sides with ``m * n_in * n_out >= BLAS_MIN_WORK`` call
-BLAS through scipy.linalg.cython_blas instead (column-major, so each call
+tiny dW row.  Small layers, the softmax and the element-wise functions run
+C ops from csrc/ (dense_fwd, dense_bwd, dense_dw, softmax, tanh, ... in
+mlnn_dense_impl.h and mlnn_fastmath_impl.h).
+
+CPU levels.  The C ops are compiled once per CPU level (baseline x86-64,
+AVX2+FMA, AVX-512) into one table of function pointers per level
+(csrc/mlnn_fastmath.h).  ``OPS``, set once at import, points at the table of
+the best level this CPU has (capped by MLNN_CPU_LEVEL), and every kernel
+calls through it; the small fused-type helpers below (``_tanh``,
+``_dense_fwd``, ...) are the one place that picks an op's float or double
+version.  Code generated from this file itself is compiled once, for the
+baseline, which is why the vectorizable loops live in C.  Layers that are
+wide on both sides with ``m * n_in * n_out >= BLAS_MIN_WORK`` call BLAS
+through scipy.linalg.cython_blas instead (column-major, so each call
 computes the transposed product).  Results handed back to Python are
 (n_samples, width).
 
@@ -39,8 +46,10 @@ rows are fixed for the whole call (XT is transposed once per call).  After the
 chunks, the gradient slots are summed in chunk order for every parameter
 (parallel over parameters, not chunks), so results are bit-identical for any
 thread count or schedule and there is no ``+=`` into a shared array inside a
-prange (cython/cython#4761).  predict/loss/forward use fixed 256-row blocks
-with per-thread scratch, and write disjoint rows of their outputs.
+prange (cython/cython#4761).  The workspace ``ws`` is that one scratch
+array; a ``WorkspacePlan`` (``plan``) says where each slot and region lies.
+predict/loss/forward use fixed BLOCK_ROWS-row blocks with per-thread
+scratch, and write disjoint rows of their outputs.
 
 With n_threads == 1 no OpenMP region is entered at all: cheaper for tiny
 workloads and safe in a forked child whose parent used GNU OpenMP.
@@ -66,72 +75,105 @@ from mlnn._openmp_helpers cimport MLNN_OPENMP_ENABLED, omp_get_max_threads
 
 
 cdef extern from "mlnn_fastmath.h" nogil:
-    void mlnn_tanh_d(const double *x, double *out, Py_ssize_t n)
-    void mlnn_tanh_f(const float *x, float *out, Py_ssize_t n)
-    void mlnn_exp_d(const double *x, double *out, Py_ssize_t n)
-    void mlnn_exp_f(const float *x, float *out, Py_ssize_t n)
-    void mlnn_sigmoid_d(const double *x, double *out, Py_ssize_t n)
-    void mlnn_sigmoid_f(const float *x, float *out, Py_ssize_t n)
-    double mlnn_dot_d(const double *a, const double *b, Py_ssize_t n)
-    double mlnn_dot_f(const float *a, const float *b, Py_ssize_t n)
-    double mlnn_sum_d(const double *a, Py_ssize_t n)
-    double mlnn_sum_f(const float *a, Py_ssize_t n)
-    # (k, m) arrays below have rows ld >= m elements apart
-    void mlnn_dense_fwd_d(const double *inT, const double *W, const double *b,
-                          double *out, Py_ssize_t m, Py_ssize_t ld, Py_ssize_t n_in,
-                          Py_ssize_t n_out)
-    void mlnn_dense_fwd_f(const float *inT, const float *W, const float *b,
-                          float *out, Py_ssize_t m, Py_ssize_t ld, Py_ssize_t n_in,
-                          Py_ssize_t n_out)
-    void mlnn_dense_bwd_d(const double *delta, const double *W, const double *act,
-                          double *dinT, Py_ssize_t m, Py_ssize_t ld, Py_ssize_t n_in,
-                          Py_ssize_t n_out, int activation)
-    void mlnn_dense_bwd_f(const float *delta, const float *W, const float *act,
-                          float *dinT, Py_ssize_t m, Py_ssize_t ld, Py_ssize_t n_in,
-                          Py_ssize_t n_out, int activation)
-    void mlnn_dense_dw_d(const double *inT, const double *delta, double *dW, double *db,
-                         Py_ssize_t m, Py_ssize_t ld, Py_ssize_t n_in, Py_ssize_t n_out)
-    void mlnn_dense_dw_f(const float *inT, const float *delta, float *dW, float *db,
-                         Py_ssize_t m, Py_ssize_t ld, Py_ssize_t n_in, Py_ssize_t n_out)
-    void mlnn_act_grad_d(double *d, const double *g, Py_ssize_t m, Py_ssize_t ld,
-                         Py_ssize_t rows, int activation)
-    void mlnn_act_grad_f(float *d, const float *g, Py_ssize_t m, Py_ssize_t ld,
-                         Py_ssize_t rows, int activation)
-    void mlnn_softmax_d(double *z, double *tmp, Py_ssize_t n, Py_ssize_t m, Py_ssize_t ld)
-    void mlnn_softmax_f(float *z, float *tmp, Py_ssize_t n, Py_ssize_t m, Py_ssize_t ld)
-    void mlnn_softmax_delta_d(const double *z, const int64_t *y, double *delta,
-                              double *tmp, Py_ssize_t n, Py_ssize_t m, Py_ssize_t ld)
-    void mlnn_softmax_delta_f(const float *z, const int64_t *y, float *delta,
-                              float *tmp, Py_ssize_t n, Py_ssize_t m, Py_ssize_t ld)
-    void mlnn_argmax_d(const double *probs, int64_t *labels, double *best, Py_ssize_t n,
-                       Py_ssize_t m, Py_ssize_t ld)
-    void mlnn_argmax_f(const float *probs, int64_t *labels, float *best, Py_ssize_t n,
-                       Py_ssize_t m, Py_ssize_t ld)
-    Py_ssize_t mlnn_cols_in_d(const double *src, double *dst, Py_ssize_t m, Py_ssize_t cols,
-                              Py_ssize_t ld)
-    Py_ssize_t mlnn_cols_in_f(const float *src, float *dst, Py_ssize_t m, Py_ssize_t cols,
-                              Py_ssize_t ld)
-    void mlnn_cols_out_d(const double *src, double *dst, Py_ssize_t m, Py_ssize_t cols,
-                         Py_ssize_t ld)
-    void mlnn_cols_out_f(const float *src, float *dst, Py_ssize_t m, Py_ssize_t cols,
-                         Py_ssize_t ld)
-    void mlnn_sgd_step_d(double *params, const double *sums, double *velocity,
-                         Py_ssize_t p0, Py_ssize_t p1, Py_ssize_t n_weights, double alpha,
-                         double s, double lr, double momentum, int nesterov)
-    void mlnn_sgd_step_f(float *params, const float *sums, float *velocity,
-                         Py_ssize_t p0, Py_ssize_t p1, Py_ssize_t n_weights, double alpha,
-                         double s, double lr, double momentum, int nesterov)
-    void mlnn_adam_step_d(double *params, const double *sums, double *m, double *v,
-                          Py_ssize_t p0, Py_ssize_t p1, Py_ssize_t n_weights, double alpha,
-                          double s, double lr_t, double beta_1, double beta_2,
-                          double epsilon)
-    void mlnn_adam_step_f(float *params, const float *sums, float *m, float *v,
-                          Py_ssize_t p0, Py_ssize_t p1, Py_ssize_t n_weights, double alpha,
-                          double s, double lr_t, double beta_1, double beta_2,
-                          double epsilon)
-    int mlnn_cpu_has_avx512()
-    const char *mlnn_cpu_path()
-    const char *mlnn_cpu_paths_compiled()
+    # One CPU level's table of C ops; csrc/mlnn_fastmath.h has the contract
+    # (shapes, in-place rules).  (k, m) arrays have rows ld >= m elements apart.
+    cdef struct mlnn_ops:
+        void (*tanh_d)(const double *x, double *out, Py_ssize_t n) noexcept nogil
+        void (*tanh_f)(const float *x, float *out, Py_ssize_t n) noexcept nogil
+        void (*exp_d)(const double *x, double *out, Py_ssize_t n) noexcept nogil
+        void (*exp_f)(const float *x, float *out, Py_ssize_t n) noexcept nogil
+        void (*sigmoid_d)(const double *x, double *out, Py_ssize_t n) noexcept nogil
+        void (*sigmoid_f)(const float *x, float *out, Py_ssize_t n) noexcept nogil
+        double (*dot_d)(const double *a, const double *b, Py_ssize_t n) noexcept nogil
+        double (*dot_f)(const float *a, const float *b, Py_ssize_t n) noexcept nogil
+        double (*sum_d)(const double *a, Py_ssize_t n) noexcept nogil
+        double (*sum_f)(const float *a, Py_ssize_t n) noexcept nogil
+        void (*dense_fwd_d)(const double *inT, const double *W, const double *b,
+                            double *out, Py_ssize_t m, Py_ssize_t ld, Py_ssize_t n_in,
+                            Py_ssize_t n_out) noexcept nogil
+        void (*dense_fwd_f)(const float *inT, const float *W, const float *b,
+                            float *out, Py_ssize_t m, Py_ssize_t ld, Py_ssize_t n_in,
+                            Py_ssize_t n_out) noexcept nogil
+        void (*dense_bwd_d)(const double *delta, const double *W, const double *act,
+                            double *dinT, Py_ssize_t m, Py_ssize_t ld, Py_ssize_t n_in,
+                            Py_ssize_t n_out, int activation) noexcept nogil
+        void (*dense_bwd_f)(const float *delta, const float *W, const float *act,
+                            float *dinT, Py_ssize_t m, Py_ssize_t ld, Py_ssize_t n_in,
+                            Py_ssize_t n_out, int activation) noexcept nogil
+        void (*dense_dw_d)(const double *inT, const double *delta, double *dW, double *db,
+                           Py_ssize_t m, Py_ssize_t ld, Py_ssize_t n_in,
+                           Py_ssize_t n_out) noexcept nogil
+        void (*dense_dw_f)(const float *inT, const float *delta, float *dW, float *db,
+                           Py_ssize_t m, Py_ssize_t ld, Py_ssize_t n_in,
+                           Py_ssize_t n_out) noexcept nogil
+        void (*act_grad_d)(double *d, const double *g, Py_ssize_t m, Py_ssize_t ld,
+                           Py_ssize_t rows, int activation) noexcept nogil
+        void (*act_grad_f)(float *d, const float *g, Py_ssize_t m, Py_ssize_t ld,
+                           Py_ssize_t rows, int activation) noexcept nogil
+        void (*softmax_d)(double *z, double *tmp, Py_ssize_t n, Py_ssize_t m,
+                          Py_ssize_t ld) noexcept nogil
+        void (*softmax_f)(float *z, float *tmp, Py_ssize_t n, Py_ssize_t m,
+                          Py_ssize_t ld) noexcept nogil
+        void (*softmax_delta_d)(const double *z, const int64_t *y, double *delta,
+                                double *tmp, Py_ssize_t n, Py_ssize_t m,
+                                Py_ssize_t ld) noexcept nogil
+        void (*softmax_delta_f)(const float *z, const int64_t *y, float *delta,
+                                float *tmp, Py_ssize_t n, Py_ssize_t m,
+                                Py_ssize_t ld) noexcept nogil
+        void (*argmax_d)(const double *probs, int64_t *labels, double *best, Py_ssize_t n,
+                         Py_ssize_t m, Py_ssize_t ld) noexcept nogil
+        void (*argmax_f)(const float *probs, int64_t *labels, float *best, Py_ssize_t n,
+                         Py_ssize_t m, Py_ssize_t ld) noexcept nogil
+        Py_ssize_t (*cols_in_d)(const double *src, double *dst, Py_ssize_t m,
+                                Py_ssize_t cols, Py_ssize_t ld) noexcept nogil
+        Py_ssize_t (*cols_in_f)(const float *src, float *dst, Py_ssize_t m,
+                                Py_ssize_t cols, Py_ssize_t ld) noexcept nogil
+        void (*cols_out_d)(const double *src, double *dst, Py_ssize_t m, Py_ssize_t cols,
+                           Py_ssize_t ld) noexcept nogil
+        void (*cols_out_f)(const float *src, float *dst, Py_ssize_t m, Py_ssize_t cols,
+                           Py_ssize_t ld) noexcept nogil
+        void (*sgd_step_d)(double *params, const double *sums, double *velocity,
+                           Py_ssize_t p0, Py_ssize_t p1, Py_ssize_t n_weights,
+                           double alpha, double s, double lr, double momentum,
+                           int nesterov) noexcept nogil
+        void (*sgd_step_f)(float *params, const float *sums, float *velocity,
+                           Py_ssize_t p0, Py_ssize_t p1, Py_ssize_t n_weights,
+                           double alpha, double s, double lr, double momentum,
+                           int nesterov) noexcept nogil
+        void (*adam_step_d)(double *params, const double *sums, double *m, double *v,
+                            Py_ssize_t p0, Py_ssize_t p1, Py_ssize_t n_weights,
+                            double alpha, double s, double lr_t, double beta_1,
+                            double beta_2, double epsilon) noexcept nogil
+        void (*adam_step_f)(float *params, const float *sums, float *m, float *v,
+                            Py_ssize_t p0, Py_ssize_t p1, Py_ssize_t n_weights,
+                            double alpha, double s, double lr_t, double beta_1,
+                            double beta_2, double epsilon) noexcept nogil
+
+    cdef enum:
+        LEVEL_AVX512 "MLNN_LEVEL_AVX512"
+        N_LEVELS "MLNN_N_LEVELS"
+    const mlnn_ops *mlnn_get_ops()
+    int mlnn_level_selected()
+    const char *mlnn_level_name(int level)
+    const char *mlnn_level_isa(int level)
+    int mlnn_level_compiled(int level)
+    int mlnn_cpu_has_level(int level)
+    int mlnn_level_supported(int level)
+    const char *mlnn_level_requested()
+    int mlnn_level_request_known()
+
+
+# The selected CPU level's ops, for every kernel below: fixed at import
+# (cpuid, capped by MLNN_CPU_LEVEL), never changed afterwards.
+cdef const mlnn_ops *OPS = mlnn_get_ops()
+
+if mlnn_level_requested() != NULL and not mlnn_level_request_known():
+    import warnings
+    warnings.warn(f"MLNN_CPU_LEVEL={mlnn_level_requested().decode(errors='replace')!r} is "
+                  "not one of "
+                  + ", ".join(mlnn_level_name(lv).decode() for lv in range(N_LEVELS))
+                  + "; ignored (the highest level this CPU supports is used)",
+                  RuntimeWarning)
 
 
 # Activation, head and solver codes, shared with csrc (mlnn_spec.h); the
@@ -162,18 +204,26 @@ def codes():
 
 
 # Below this many multiply-adds (m * n_in * n_out) the plain loops beat a BLAS
-# call (see bench/run.py --workload W2); mlnn._core asks uses_blas().  A layer
-# with a side narrower than BLAS_MIN_SIDE also runs the loops, which are
-# compiled for AVX2 at most: on a CPU with AVX-512, where BLAS runs 512-bit
-# kernels, BLAS wins from BLAS_MIN_SIDE_AVX512 on (the 10 classes of digits).
+# call (bench/run.py --workload W2); mlnn._core asks uses_blas().  A layer
+# with a side narrower than the BLAS minimum side also runs the loops: see
+# _blas_min_side for the rule and bench/README.md for the measurements.
 cdef enum:
     BLAS_MIN_WORK = 32768
     BLAS_MIN_SIDE = 16
     BLAS_MIN_SIDE_AVX512 = 8
 
-# Samples per block for predict/loss/forward (which need no gradient slots).
-cdef enum:
+# Samples per block for predict/loss/forward (which need no gradient slots);
+# a Python attribute too, for mlnn._core's BLAS guard.
+cpdef enum:
     BLOCK_ROWS = 256
+
+# From this many parameters on, the fixed-order reduction of the chunks'
+# gradient slots and the optimizer step are cut into one block of parameters
+# per thread; below it one thread's pass over the vector costs less than
+# waking the team.  (The blocks are cut by parameter index, so the result
+# does not depend on the thread count.)
+cdef enum:
+    PARALLEL_PARAMS = 16384
 
 
 def uses_blas(Py_ssize_t m, Py_ssize_t n_in, Py_ssize_t n_out):
@@ -195,14 +245,41 @@ def openmp_max_threads():
     return omp_get_max_threads()
 
 
+def cpu_levels():
+    """The CPU levels of the C ops: compiled, supported here, and selected.
+
+    Returns a dict: ``compiled`` and ``supported`` (lists of level names,
+    lowest first: "baseline", "avx2", "avx512"; supported = compiled and
+    runnable on this CPU), ``selected`` (the level every kernel uses, chosen
+    at import: the highest supported one, capped by MLNN_CPU_LEVEL),
+    ``isa`` (level name -> the instruction sets its code uses) and
+    ``requested`` (MLNN_CPU_LEVEL as read, or None; an unknown value is
+    ignored and ``requested_known`` is False).
+    """
+    names = [mlnn_level_name(lv).decode() for lv in range(N_LEVELS)]
+    req = mlnn_level_requested()
+    return {
+        "compiled": [n for lv, n in enumerate(names) if mlnn_level_compiled(lv)],
+        "supported": [n for lv, n in enumerate(names) if mlnn_level_supported(lv)],
+        "selected": names[mlnn_level_selected()],
+        "isa": {n: mlnn_level_isa(lv).decode() for lv, n in enumerate(names)},
+        "requested": None if req == NULL else req.decode(errors="replace"),
+        "requested_known": bool(mlnn_level_request_known()),
+    }
+
+
+def _describe_level(int lv):
+    return f"{mlnn_level_name(lv).decode()} ({mlnn_level_isa(lv).decode()})"
+
+
 def cpu_path():
-    """The fast-math code path selected for this CPU."""
-    return mlnn_cpu_path().decode()
+    """The selected CPU level with its instruction sets, e.g. "avx2 (avx2+fma)"."""
+    return _describe_level(mlnn_level_selected())
 
 
 def cpu_paths_compiled():
-    """The fast-math code paths compiled into this build."""
-    return mlnn_cpu_paths_compiled().decode()
+    """The compiled CPU levels as cpu_path() names them, ", "-separated."""
+    return ", ".join(_describe_level(lv) for lv in range(N_LEVELS) if mlnn_level_compiled(lv))
 
 
 def fast_tanh(const floating[::1] x, floating[::1] out):
@@ -223,37 +300,173 @@ def fast_exp(const floating[::1] x, floating[::1] out):
             _exp(&x[0], &out[0], x.shape[0])
 
 
+def fast_sigmoid(const floating[::1] x, floating[::1] out):
+    """out[:] = 1 / (1 + exp(-x)) with the compiled sigmoid (exposed for testing)."""
+    if out.shape[0] != x.shape[0]:
+        raise ValueError("out must have the shape of x")
+    if x.shape[0]:
+        with nogil:
+            _sigmoid(&x[0], &out[0], x.shape[0])
+
+
 # ---------------------------------------------------------------------------
-# Element-wise and reduction helpers
+# The C ops, by element type: the one place that picks an op's float or
+# double version from OPS (csrc/mlnn_fastmath.h has each op's contract)
 # ---------------------------------------------------------------------------
 
 cdef inline void _tanh(const floating *x, floating *out, Py_ssize_t n) noexcept nogil:
     if floating is double:
-        mlnn_tanh_d(x, out, n)
+        OPS.tanh_d(x, out, n)
     else:
-        mlnn_tanh_f(x, out, n)
+        OPS.tanh_f(x, out, n)
 
 
 cdef inline void _exp(const floating *x, floating *out, Py_ssize_t n) noexcept nogil:
     if floating is double:
-        mlnn_exp_d(x, out, n)
+        OPS.exp_d(x, out, n)
     else:
-        mlnn_exp_f(x, out, n)
+        OPS.exp_f(x, out, n)
+
+
+cdef inline void _sigmoid(const floating *x, floating *out, Py_ssize_t n) noexcept nogil:
+    if floating is double:
+        OPS.sigmoid_d(x, out, n)
+    else:
+        OPS.sigmoid_f(x, out, n)
 
 
 cdef inline double _dot(const floating *a, const floating *b, Py_ssize_t n) noexcept nogil:
     if floating is double:
-        return mlnn_dot_d(a, b, n)
+        return OPS.dot_d(a, b, n)
     else:
-        return mlnn_dot_f(a, b, n)
+        return OPS.dot_f(a, b, n)
 
 
 cdef inline double _sum(const floating *a, Py_ssize_t n) noexcept nogil:
     if floating is double:
-        return mlnn_sum_d(a, n)
+        return OPS.sum_d(a, n)
     else:
-        return mlnn_sum_f(a, n)
+        return OPS.sum_f(a, n)
 
+
+cdef inline void _dense_fwd(const floating *inT, const floating *W, const floating *b,
+                            floating *out, Py_ssize_t m, Py_ssize_t ld, Py_ssize_t n_in,
+                            Py_ssize_t n_out) noexcept nogil:
+    # out (n_out, m) = W^T (n_out, n_in) @ inT (n_in, m) + b
+    if floating is double:
+        OPS.dense_fwd_d(inT, W, b, out, m, ld, n_in, n_out)
+    else:
+        OPS.dense_fwd_f(inT, W, b, out, m, ld, n_in, n_out)
+
+
+cdef inline void _dense_bwd(const floating *delta, const floating *W, const floating *act,
+                            floating *dinT, Py_ssize_t m, Py_ssize_t ld, Py_ssize_t n_in,
+                            Py_ssize_t n_out, int activation) noexcept nogil:
+    # dinT (n_in, m) = (W (n_in, n_out) @ delta (n_out, m)) * f'(act)
+    if floating is double:
+        OPS.dense_bwd_d(delta, W, act, dinT, m, ld, n_in, n_out, activation)
+    else:
+        OPS.dense_bwd_f(delta, W, act, dinT, m, ld, n_in, n_out, activation)
+
+
+cdef inline void _dense_dw(const floating *inT, const floating *delta, floating *dW,
+                           floating *db, Py_ssize_t m, Py_ssize_t ld, Py_ssize_t n_in,
+                           Py_ssize_t n_out) noexcept nogil:
+    # dW (n_in, n_out) = inT (n_in, m) @ delta^T (m, n_out); db (n_out,) = row
+    # sums of delta
+    if floating is double:
+        OPS.dense_dw_d(inT, delta, dW, db, m, ld, n_in, n_out)
+    else:
+        OPS.dense_dw_f(inT, delta, dW, db, m, ld, n_in, n_out)
+
+
+cdef inline void _act_grad(floating *d, const floating *g, Py_ssize_t m, Py_ssize_t ld,
+                           Py_ssize_t rows, int activation) noexcept nogil:
+    # d (rows, m) *= f'(pre_act), from g (rows, m) = f(pre_act)
+    if floating is double:
+        OPS.act_grad_d(d, g, m, ld, rows, activation)
+    else:
+        OPS.act_grad_f(d, g, m, ld, rows, activation)
+
+
+cdef inline void _softmax(floating *z, floating *tmp, Py_ssize_t n, Py_ssize_t m,
+                          Py_ssize_t ld) noexcept nogil:
+    # z (n_classes=n, m) pre_act -> softmax over classes for each sample, in
+    # place, stable (exp(z - max)); tmp (m,) scratch
+    if floating is double:
+        OPS.softmax_d(z, tmp, n, m, ld)
+    else:
+        OPS.softmax_f(z, tmp, n, m, ld)
+
+
+cdef inline void _softmax_delta(const floating *z, const int64_t *y, floating *delta,
+                                floating *tmp, Py_ssize_t n, Py_ssize_t m,
+                                Py_ssize_t ld) noexcept nogil:
+    # delta (n, m) = softmax(z) - onehot(y), from the logits z (n, m)
+    if floating is double:
+        OPS.softmax_delta_d(z, y, delta, tmp, n, m, ld)
+    else:
+        OPS.softmax_delta_f(z, y, delta, tmp, n, m, ld)
+
+
+cdef inline void _argmax(const floating *probs, int64_t *labels, floating *best,
+                         Py_ssize_t n, Py_ssize_t m, Py_ssize_t ld) noexcept nogil:
+    # labels (m,) = argmax over the n rows of probs (n, m); ties to the lowest
+    # index, -1 for a column holding a NaN; best (m,) scratch
+    if floating is double:
+        OPS.argmax_d(probs, labels, best, n, m, ld)
+    else:
+        OPS.argmax_f(probs, labels, best, n, m, ld)
+
+
+cdef inline Py_ssize_t _cols_in(const floating *src, floating *dst, Py_ssize_t m,
+                                Py_ssize_t cols, Py_ssize_t ld) noexcept nogil:
+    # src (m, cols) row-major -> dst (cols, m); returns how many entries are
+    # NaN or inf (one pass)
+    if floating is double:
+        return OPS.cols_in_d(src, dst, m, cols, ld)
+    else:
+        return OPS.cols_in_f(src, dst, m, cols, ld)
+
+
+cdef inline void _cols_out(const floating *src, floating *dst, Py_ssize_t m,
+                           Py_ssize_t cols, Py_ssize_t ld) noexcept nogil:
+    # src (cols, m) -> dst (m, cols) row-major
+    if floating is double:
+        OPS.cols_out_d(src, dst, m, cols, ld)
+    else:
+        OPS.cols_out_f(src, dst, m, cols, ld)
+
+
+cdef inline void _sgd_step(floating *params, const floating *sums, floating *velocity,
+                           Py_ssize_t p0, Py_ssize_t p1, Py_ssize_t n_weights,
+                           double alpha, double s, double lr, double momentum,
+                           bint nesterov) noexcept nogil:
+    # scikit-learn's SGD step on params[p0:p1) from the batch's gradient sums
+    if floating is double:
+        OPS.sgd_step_d(params, sums, velocity, p0, p1, n_weights, alpha, s, lr, momentum,
+                       nesterov)
+    else:
+        OPS.sgd_step_f(params, sums, velocity, p0, p1, n_weights, alpha, s, lr, momentum,
+                       nesterov)
+
+
+cdef inline void _adam_step(floating *params, const floating *sums, floating *m,
+                            floating *v, Py_ssize_t p0, Py_ssize_t p1,
+                            Py_ssize_t n_weights, double alpha, double s, double lr_t,
+                            double beta_1, double beta_2, double epsilon) noexcept nogil:
+    # scikit-learn's Adam step on params[p0:p1); m, v: the moments
+    if floating is double:
+        OPS.adam_step_d(params, sums, m, v, p0, p1, n_weights, alpha, s, lr_t, beta_1,
+                        beta_2, epsilon)
+    else:
+        OPS.adam_step_f(params, sums, m, v, p0, p1, n_weights, alpha, s, lr_t, beta_1,
+                        beta_2, epsilon)
+
+
+# ---------------------------------------------------------------------------
+# Element-wise helpers
+# ---------------------------------------------------------------------------
 
 cdef inline void _activate(floating *x, Py_ssize_t n, int activation) noexcept nogil:
     # x (n,) pre_act -> act, in place
@@ -261,46 +474,13 @@ cdef inline void _activate(floating *x, Py_ssize_t n, int activation) noexcept n
     if activation == ACT_TANH:
         _tanh(x, x, n)
     elif activation == ACT_SIGMOID:
-        if floating is double:
-            mlnn_sigmoid_d(x, x, n)
-        else:
-            mlnn_sigmoid_f(x, x, n)
+        _sigmoid(x, x, n)
     elif activation == ACT_IDENTITY:
         pass
     else:
         for i in range(n):
             # "x < 0" keeps NaN as NaN, so divergence stays visible
             x[i] = 0 if x[i] < 0 else x[i]
-
-
-cdef inline void _softmax(floating *z, floating *tmp, Py_ssize_t n, Py_ssize_t m,
-                          Py_ssize_t ld) noexcept nogil:
-    # z (n_classes=n, m), rows ld apart, pre_act -> softmax over classes for
-    # each sample, in place, stable (exp(z - max)); tmp (m,) scratch.
-    # csrc/mlnn_dense_impl.h
-    if floating is double:
-        mlnn_softmax_d(z, tmp, n, m, ld)
-    else:
-        mlnn_softmax_f(z, tmp, n, m, ld)
-
-
-cdef inline Py_ssize_t _cols_in(const floating *src, floating *dst, Py_ssize_t m,
-                                Py_ssize_t cols, Py_ssize_t ld) noexcept nogil:
-    # src (m, cols) row-major -> dst (cols, m), rows ld apart; returns how
-    # many entries are NaN or inf (csrc, one pass)
-    if floating is double:
-        return mlnn_cols_in_d(src, dst, m, cols, ld)
-    else:
-        return mlnn_cols_in_f(src, dst, m, cols, ld)
-
-
-cdef inline void _cols_out(const floating *src, floating *dst, Py_ssize_t m,
-                           Py_ssize_t cols, Py_ssize_t ld) noexcept nogil:
-    # src (cols, m), rows ld apart -> dst (m, cols) row-major
-    if floating is double:
-        mlnn_cols_out_d(src, dst, m, cols, ld)
-    else:
-        mlnn_cols_out_f(src, dst, m, cols, ld)
 
 
 cdef inline Py_ssize_t _round_up(Py_ssize_t n, Py_ssize_t k) noexcept nogil:
@@ -310,8 +490,8 @@ cdef inline Py_ssize_t _round_up(Py_ssize_t n, Py_ssize_t k) noexcept nogil:
 cdef enum:
     # row strides and region offsets in scratch are multiples of this many
     # elements, and scratch starts on a 64-byte boundary (_aligned_zeros):
-    # every row is then 64-byte aligned for float32 and float64.  Rows at
-    # 16 or 48 mod 64 cost 10% on the notebook workload (W1).
+    # every row is then 64-byte aligned for float32 and float64, so vector
+    # loads of a row do not straddle cache lines (bench/README.md).
     ROW_ALIGN = 16
 
 
@@ -328,13 +508,22 @@ def _aligned_zeros(Py_ssize_t n, dtype):
 
 cdef inline bint _use_blas(Py_ssize_t m, Py_ssize_t n_in, Py_ssize_t n_out) noexcept nogil:
     # BLAS pays off for big products whose inner and outer sizes are both
-    # wide; a layer with a side narrower than BLAS_MIN_SIDE (the 2 inputs or
+    # wide; a layer with a side narrower than _blas_min_side (the 2 inputs or
     # 2 classes of the notebook's data) runs faster in the sample loops.
     return (m * n_in * n_out >= BLAS_MIN_WORK and n_in >= _blas_min_side
             and n_out >= _blas_min_side)
 
 
-cdef int _blas_min_side = BLAS_MIN_SIDE_AVX512 if mlnn_cpu_has_avx512() else BLAS_MIN_SIDE
+# The narrowest layer side that calls BLAS.  The sample loops in csrc are
+# built for the notebook's 2-4 unit layers (a few passes over the samples per
+# pair of units); BLAS's register-blocked GEMM overtakes them on wider
+# layers: from BLAS_MIN_SIDE units on in general, and from
+# BLAS_MIN_SIDE_AVX512 on where the CPU has AVX-512, because BLAS then runs
+# 512-bit kernels.  That holds whatever level the loops run at: with the
+# AVX-512 level too, a 10-unit output layer (digits) is faster in BLAS
+# (bench/README.md).  So the rule follows the CPU, not the selected level.
+cdef int _blas_min_side = (BLAS_MIN_SIDE_AVX512 if mlnn_cpu_has_level(LEVEL_AVX512)
+                           else BLAS_MIN_SIDE)
 
 
 def blas_min_side():
@@ -365,11 +554,8 @@ cdef void _dense_forward(const floating *inT, const floating *W, const floating 
     cdef floating bj
     cdef floating *o
     if not (in_rows or _use_blas(m, n_in, n_out)):
-        # small layer: vectorized loops over samples (csrc, AVX2 if available)
-        if floating is double:
-            mlnn_dense_fwd_d(inT, W, b, out, m, ld, n_in, n_out)
-        else:
-            mlnn_dense_fwd_f(inT, W, b, out, m, ld, n_in, n_out)
+        # small layer: vectorized loops over samples (csrc)
+        _dense_fwd(inT, W, b, out, m, ld, n_in, n_out)
         return
     for j in range(n_out):
         o = out + j * ld
@@ -405,12 +591,9 @@ cdef void _dense_dweight(const floating *inT, const floating *delta, floating *d
         for j in range(n_out):
             db[j] = <floating>_sum(delta + j * ld, m)
         return
-    # dot products over the m samples in csrc (float64: four output units per
-    # pass over an input row), AVX2 if available
-    if floating is double:
-        mlnn_dense_dw_d(inT, delta, dW, db, m, ld, n_in, n_out)
-    else:
-        mlnn_dense_dw_f(inT, delta, dW, db, m, ld, n_in, n_out)
+    # dot products over the m samples in csrc (float64: tiles of four input
+    # by two output units per pass)
+    _dense_dw(inT, delta, dW, db, m, ld, n_in, n_out)
 
 
 cdef void _dense_dinput(const floating *delta, const floating *W, const floating *act,
@@ -419,19 +602,13 @@ cdef void _dense_dinput(const floating *delta, const floating *W, const floating
     # dinT (n_in, m) = (W (n_in, n_out) @ delta (n_out, m)) * f'(act),
     # overwritten; rows ld apart
     if not _use_blas(m, n_in, n_out):
-        if floating is double:
-            mlnn_dense_bwd_d(delta, W, act, dinT, m, ld, n_in, n_out, activation)
-        else:
-            mlnn_dense_bwd_f(delta, W, act, dinT, m, ld, n_in, n_out, activation)
+        _dense_bwd(delta, W, act, dinT, m, ld, n_in, n_out, activation)
         return
     # column-major: dinT^T (m, n_in) = delta^T (m, n_out) @ W^T (n_out, n_in)
     _gemm(c'N', c'N', <int>m, <int>n_in, <int>n_out, delta, <int>ld, W,
           <int>n_out, 0, dinT, <int>ld)
-    # * f'(act), row by row in csrc (AVX2 if available)
-    if floating is double:
-        mlnn_act_grad_d(dinT, act, m, ld, n_in, activation)
-    else:
-        mlnn_act_grad_f(dinT, act, m, ld, n_in, activation)
+    # * f'(act), row by row in csrc
+    _act_grad(dinT, act, m, ld, n_in, activation)
 
 
 # ---------------------------------------------------------------------------
@@ -447,20 +624,36 @@ cdef void _output(floating *z, floating *tmp, Py_ssize_t n, Py_ssize_t m, Py_ssi
         _softmax(z, tmp, n, m, ld)
     elif head == HEAD_LOGISTIC:
         for j in range(n):
-            if floating is double:
-                mlnn_sigmoid_d(z + j * ld, z + j * ld, m)
-            else:
-                mlnn_sigmoid_f(z + j * ld, z + j * ld, m)
+            _sigmoid(z + j * ld, z + j * ld, m)
     elif head == HEAD_EXP:
         for j in range(n):
             _exp(z + j * ld, z + j * ld, m)
 
 
+cdef struct BlockOutputs:
+    # Where forward / predict / predict_proba / loss put their results, each
+    # NULL when not asked for.  void *: arrays of the model's dtype.
+    Py_ssize_t n_samples  # rows of the per-sample arrays below
+    void *pre_acts        # (n_samples * sum(widths),): layer l's pre_act as a
+    void *acts            #   row-major (n_samples, width_l) block at
+                          #   n_samples * prefix[l]; acts likewise
+    void *proba           # (n_samples, n_out): the output layer's act
+    int64_t *labels       # (n_samples,): argmax over the output layer
+    double *nll           # (n_blocks,): each block's sum of -log p[y]
+    Py_ssize_t *bad       # (n_blocks,): each block's NaN or inf inputs
+
+
+cdef inline BlockOutputs _no_outputs() noexcept nogil:
+    cdef BlockOutputs out
+    memset(&out, 0, sizeof(out))
+    return out
+
+
 cdef void _forward_block(const floating *XT, const floating *params, const int64_t *lay,
                          int n_layers, int activation, int head, floating *acts,
                          floating *tmp, Py_ssize_t m, Py_ssize_t ld, bint logits_last,
-                         floating *pre_out, floating *act_out, Py_ssize_t total,
-                         Py_ssize_t r0, bint x_rows=False) noexcept nogil:
+                         bint x_rows=False, const BlockOutputs *out=NULL,
+                         Py_ssize_t r0=0) noexcept nogil:
     # XT (n_in, m) -> acts: layer l is (width_l, m) at acts + ld * prefix[l];
     # every row (of XT too) is ld elements long, the first m used.
     # x_rows: XT is the input sample-major, (m, n_in) row-major; only when the
@@ -468,31 +661,37 @@ cdef void _forward_block(const floating *XT, const floating *params, const int64
     # logits_last: leave the output layer as logits (training: the backward
     # pass turns them into the output error in one step).
     # lay = [sizes (L+1) | w_off (L) | b_off (L) | prefix (L+1)].
-    # pre_out / act_out (may be NULL): (total, width_l) row-major arrays per
-    # layer at total * prefix[l]; rows r0..r0+m get this block's values.
+    # out (may be NULL): rows r0..r0+m of its pre_acts / acts, where not NULL,
+    # get this block's values.
     cdef const int64_t *sizes = lay
     cdef const int64_t *w_off = lay + n_layers + 1
     cdef const int64_t *b_off = w_off + n_layers
     cdef const int64_t *prefix = b_off + n_layers
     cdef const floating *inp = XT
-    cdef floating *out
-    cdef Py_ssize_t l, j, n_in, n_out
+    cdef floating *pre_out = NULL
+    cdef floating *act_out = NULL
+    cdef floating *z
+    cdef Py_ssize_t l, j, n_in, n_out, total = 0
+    if out != NULL:
+        pre_out = <floating *>out.pre_acts
+        act_out = <floating *>out.acts
+        total = out.n_samples
     for l in range(n_layers):
         n_in = sizes[l]
         n_out = sizes[l + 1]
-        out = acts + ld * prefix[l]
-        _dense_forward(inp, params + w_off[l], params + b_off[l], out, m, ld, n_in, n_out,
+        z = acts + ld * prefix[l]
+        _dense_forward(inp, params + w_off[l], params + b_off[l], z, m, ld, n_in, n_out,
                        x_rows and l == 0)
         if pre_out != NULL:
-            _cols_out(out, pre_out + total * prefix[l] + r0 * n_out, m, n_out, ld)
+            _cols_out(z, pre_out + total * prefix[l] + r0 * n_out, m, n_out, ld)
         if l < n_layers - 1:
             for j in range(n_out):  # row by row: no work on the padding
-                _activate(out + j * ld, m, activation)
+                _activate(z + j * ld, m, activation)
         elif not logits_last:
-            _output(out, tmp, n_out, m, ld, head)
+            _output(z, tmp, n_out, m, ld, head)
         if act_out != NULL:
-            _cols_out(out, act_out + total * prefix[l] + r0 * n_out, m, n_out, ld)
-        inp = out
+            _cols_out(z, act_out + total * prefix[l] + r0 * n_out, m, n_out, ld)
+        inp = z
 
 
 cdef void _backward_block(const floating *XT, const int64_t *y, const floating *params,
@@ -508,10 +707,7 @@ cdef void _backward_block(const floating *XT, const int64_t *y, const floating *
     # grads (OUT, params layout, overwritten): this block's un-regularized sums.
     cdef const int64_t *prefix = lay + 3 * n_layers + 1
     cdef Py_ssize_t n_out = lay[n_layers]
-    if floating is double:
-        mlnn_softmax_delta_d(acts + ld * prefix[n_layers - 1], y, delta_a, tmp, n_out, m, ld)
-    else:
-        mlnn_softmax_delta_f(acts + ld * prefix[n_layers - 1], y, delta_a, tmp, n_out, m, ld)
+    _softmax_delta(acts + ld * prefix[n_layers - 1], y, delta_a, tmp, n_out, m, ld)
     _backward_layers(XT, params, lay, n_layers, activation, acts, delta_a, delta_b, grads,
                      m, ld)
 
@@ -546,10 +742,11 @@ cdef void _backward_layers(const floating *XT, const floating *params, const int
 
 
 # ---------------------------------------------------------------------------
-# Workspace for the full-batch gradient
+# The workspace of the full-batch gradient: ws, one scratch array cut into
+# one slot per chunk as its WorkspacePlan says
 # ---------------------------------------------------------------------------
 
-cdef struct Workspace:
+cdef struct WorkspacePlan:
     # Chunk c owns ws[c * stride : (c + 1) * stride] laid out as
     # [grads (n_params) | XT (n_in * ld) | acts (ld * sum_w) |
     #  delta_a (ld * max_w) | delta_b (ld * max_w) | tmp (ld)], each region
@@ -558,68 +755,69 @@ cdef struct Workspace:
     Py_ssize_t xt_off, act_off, da_off, db_off, tmp_off
 
 
-cdef Workspace _plan(Py_ssize_t n_samples, const int64_t[::1] lay, Py_ssize_t n_chunks):
+cdef WorkspacePlan _plan(Py_ssize_t n_samples, const int64_t[::1] lay, Py_ssize_t n_chunks):
     return _plan_rows(n_samples, &lay[0], (lay.shape[0] - 1) // 4, n_chunks)
 
 
-cdef Workspace _plan_rows(Py_ssize_t n_samples, const int64_t *lay, int n_layers,
-                          Py_ssize_t n_chunks) noexcept nogil:
-    cdef Workspace w
+cdef WorkspacePlan _plan_rows(Py_ssize_t n_samples, const int64_t *lay, int n_layers,
+                              Py_ssize_t n_chunks) noexcept nogil:
+    cdef WorkspacePlan plan
     cdef Py_ssize_t l, max_w = 0
     for l in range(1, n_layers + 1):
         max_w = max(max_w, lay[l])
     n_chunks = max(1, min(n_chunks, n_samples))
-    w.rows = (n_samples + n_chunks - 1) // n_chunks
-    w.n_chunks = (n_samples + w.rows - 1) // w.rows
-    w.n_params = lay[3 * n_layers] + lay[n_layers]  # b_off[-1] + n_out
-    w.n_weights = lay[2 * n_layers + 1]  # b_off[0]
-    w.ld = _round_up(w.rows, ROW_ALIGN)
-    w.xt_off = _round_up(w.n_params, ROW_ALIGN)
-    w.act_off = w.xt_off + lay[0] * w.ld
-    w.da_off = w.act_off + w.ld * lay[4 * n_layers + 1]
-    w.db_off = w.da_off + w.ld * max_w
-    w.tmp_off = w.db_off + w.ld * max_w
+    plan.rows = (n_samples + n_chunks - 1) // n_chunks
+    plan.n_chunks = (n_samples + plan.rows - 1) // plan.rows
+    plan.n_params = lay[3 * n_layers] + lay[n_layers]  # b_off[-1] + n_out
+    plan.n_weights = lay[2 * n_layers + 1]  # b_off[0]
+    plan.ld = _round_up(plan.rows, ROW_ALIGN)
+    plan.xt_off = _round_up(plan.n_params, ROW_ALIGN)
+    plan.act_off = plan.xt_off + lay[0] * plan.ld
+    plan.da_off = plan.act_off + plan.ld * lay[4 * n_layers + 1]
+    plan.db_off = plan.da_off + plan.ld * max_w
+    plan.tmp_off = plan.db_off + plan.ld * max_w
     # slots of whole 64-byte lines: aligned rows, no false sharing
-    w.stride = w.tmp_off + w.ld
-    return w
+    plan.stride = plan.tmp_off + plan.ld
+    return plan
 
 
-cdef inline Py_ssize_t _chunk_rows(Workspace *w, Py_ssize_t n_samples,
+cdef inline Py_ssize_t _chunk_rows(WorkspacePlan *plan, Py_ssize_t n_samples,
                                    Py_ssize_t c) noexcept nogil:
-    return min(w.rows, n_samples - c * w.rows)
+    return min(plan.rows, n_samples - c * plan.rows)
 
 
 cdef inline void _chunk_load(const floating *X, Py_ssize_t n_in, floating *ws,
-                             Workspace *w, Py_ssize_t n_samples, Py_ssize_t c) noexcept nogil:
+                             WorkspacePlan *plan, Py_ssize_t n_samples,
+                             Py_ssize_t c) noexcept nogil:
     # X rows of chunk c (m, n_in) -> the chunk's XT (n_in, m), rows ld apart
-    cdef Py_ssize_t m = _chunk_rows(w, n_samples, c)
-    _cols_in(X + c * w.rows * n_in, ws + c * w.stride + w.xt_off, m, n_in, w.ld)
+    cdef Py_ssize_t m = _chunk_rows(plan, n_samples, c)
+    _cols_in(X + c * plan.rows * n_in, ws + c * plan.stride + plan.xt_off, m, n_in, plan.ld)
 
 
 cdef inline void _chunk_gradient(const int64_t *y, const floating *params,
                                  const int64_t *lay, int n_layers, int activation,
-                                 floating *ws, Workspace *w, Py_ssize_t n_samples,
+                                 floating *ws, WorkspacePlan *plan, Py_ssize_t n_samples,
                                  Py_ssize_t c) noexcept nogil:
     # forward + backward for chunk c; its gradient sums land in its own slot
-    cdef Py_ssize_t m = _chunk_rows(w, n_samples, c)
-    cdef floating *slot = ws + c * w.stride
-    _forward_block(slot + w.xt_off, params, lay, n_layers, activation, HEAD_SOFTMAX,
-                   slot + w.act_off, slot + w.tmp_off, m, w.ld, True, NULL, NULL, 0, 0)
-    _backward_block(slot + w.xt_off, y + c * w.rows, params, lay, n_layers,
-                    activation, slot + w.act_off, slot + w.da_off, slot + w.db_off,
-                    slot + w.tmp_off, slot, m, w.ld)
+    cdef Py_ssize_t m = _chunk_rows(plan, n_samples, c)
+    cdef floating *slot = ws + c * plan.stride
+    _forward_block(slot + plan.xt_off, params, lay, n_layers, activation, HEAD_SOFTMAX,
+                   slot + plan.act_off, slot + plan.tmp_off, m, plan.ld, True)
+    _backward_block(slot + plan.xt_off, y + c * plan.rows, params, lay, n_layers,
+                    activation, slot + plan.act_off, slot + plan.da_off, slot + plan.db_off,
+                    slot + plan.tmp_off, slot, m, plan.ld)
 
 
 cdef enum:
     REDUCE_TILE = 512  # parameters summed together, in a double tile on the stack
 
 
-cdef Py_ssize_t _reduce(const floating *ws, Workspace *w, const floating *params,
+cdef Py_ssize_t _reduce(const floating *ws, WorkspacePlan *plan, const floating *params,
                         floating *grads, double reg_lambda, double epsilon,
                         Py_ssize_t p0, Py_ssize_t p1) noexcept nogil:
     # For p in [p0, p1): grads[p] = sum_c slot_c[p] (chunk order) + reg * W[p],
     # where W[p] is params[p] for weights, 0 for biases (the weights are the
-    # first w.n_weights entries of params).
+    # first plan.n_weights entries of params).
     # Tiles of REDUCE_TILE parameters are summed chunk by chunk, so every read
     # of a slot is contiguous; each parameter still adds chunks 0, 1, 2, ...
     # in that order, in double.
@@ -634,12 +832,12 @@ cdef Py_ssize_t _reduce(const floating *ws, Workspace *w, const floating *params
         t1 = min(t0 + <Py_ssize_t>REDUCE_TILE, p1)
         for p in range(t1 - t0):
             acc[p] = 0
-        for c in range(w.n_chunks):
-            slot = ws + c * w.stride + t0
+        for c in range(plan.n_chunks):
+            slot = ws + c * plan.stride + t0
             for p in range(t1 - t0):
                 acc[p] += slot[p]
         for p in range(t0, t1):
-            g = <floating>(acc[p - t0] + (reg_lambda * params[p] if p < w.n_weights else 0))
+            g = <floating>(acc[p - t0] + (reg_lambda * params[p] if p < plan.n_weights else 0))
             grads[p] = g
             new = params[p] - <floating>epsilon * g
             if not (isfinite(g) and isfinite(new)):
@@ -659,29 +857,29 @@ cdef inline void _update(floating *params, const floating *grads, double epsilon
 
 cdef Py_ssize_t _gradient_step(const int64_t *y, floating *params, const int64_t *lay,
                                int n_layers, int activation, floating *ws,
-                               Workspace *w, Py_ssize_t n_samples, floating *grads,
+                               WorkspacePlan *plan, Py_ssize_t n_samples, floating *grads,
                                double reg_lambda, double epsilon, bint update,
                                int n_threads) noexcept nogil:
     # One full-batch pass: chunk gradients, fixed-order reduction, and (if
     # update and every value is finite) params -= epsilon * grads.
     # Returns the number of non-finite values (0: the step was applied).
     cdef Py_ssize_t c, blk, bad = 0
-    cdef Py_ssize_t n_params = w.n_params
-    cdef Py_ssize_t n_pblocks = n_threads if n_params >= 16384 else 1
+    cdef Py_ssize_t n_params = plan.n_params
+    cdef Py_ssize_t n_pblocks = n_threads if n_params >= PARALLEL_PARAMS else 1
     cdef Py_ssize_t pstep = (n_params + n_pblocks - 1) // n_pblocks
     if n_threads == 1:
-        for c in range(w.n_chunks):
-            _chunk_gradient(y, params, lay, n_layers, activation, ws, w, n_samples, c)
+        for c in range(plan.n_chunks):
+            _chunk_gradient(y, params, lay, n_layers, activation, ws, plan, n_samples, c)
     else:
-        for c in prange(w.n_chunks, num_threads=n_threads, schedule='dynamic'):
-            _chunk_gradient(y, params, lay, n_layers, activation, ws, w, n_samples, c)
+        for c in prange(plan.n_chunks, num_threads=n_threads, schedule='dynamic'):
+            _chunk_gradient(y, params, lay, n_layers, activation, ws, plan, n_samples, c)
     if n_pblocks == 1:
-        bad = _reduce(ws, w, params, grads, reg_lambda, epsilon, 0, n_params)
+        bad = _reduce(ws, plan, params, grads, reg_lambda, epsilon, 0, n_params)
         if bad == 0 and update:
             _update(params, grads, epsilon, 0, n_params)
     else:
         for blk in prange(n_pblocks, num_threads=n_threads, schedule='static'):
-            bad += _reduce(ws, w, params, grads, reg_lambda, epsilon,
+            bad += _reduce(ws, plan, params, grads, reg_lambda, epsilon,
                            blk * pstep, min(n_params, (blk + 1) * pstep))
         if bad == 0 and update:
             for blk in prange(n_pblocks, num_threads=n_threads, schedule='static'):
@@ -760,14 +958,14 @@ def train(const floating[:, ::1] X, const int64_t[::1] y, floating[::1] params,
                 grads, n_chunks, n_threads, True, ws)
 
 
-cdef _checked_ws(ws_in, Workspace *w, Py_ssize_t n_samples, Py_ssize_t n_chunks, dtype):
+cdef _checked_ws(ws_in, WorkspacePlan *plan, Py_ssize_t n_samples, Py_ssize_t n_chunks, dtype):
     # ws_in: None (allocate) or an array from workspace(n_samples, lay,
     # n_chunks, dtype), checked before any kernel writes into it
     if ws_in is None:
-        return _aligned_zeros(w.n_chunks * w.stride, dtype)
+        return _aligned_zeros(plan.n_chunks * plan.stride, dtype)
     if not (isinstance(ws_in, np.ndarray) and ws_in.dtype == dtype and ws_in.ndim == 1
             and ws_in.flags.c_contiguous and ws_in.flags.writeable
-            and ws_in.shape[0] >= w.n_chunks * w.stride and ws_in.ctypes.data % 64 == 0):
+            and ws_in.shape[0] >= plan.n_chunks * plan.stride and ws_in.ctypes.data % 64 == 0):
         raise ValueError(f"ws must be an array from workspace({n_samples}, lay, {n_chunks}, "
                          f"{np.dtype(dtype).name}), or None")
     return ws_in
@@ -778,8 +976,8 @@ def workspace(Py_ssize_t n_samples, const int64_t[::1] lay, Py_ssize_t n_chunks,
     rows cut into n_chunks (as mlnn._core.n_chunks gives) with this layout."""
     if n_samples < 1:
         raise ValueError(f"n_samples must be >= 1, got {n_samples}")
-    cdef Workspace w = _plan(n_samples, lay, n_chunks)
-    return _aligned_zeros(w.n_chunks * w.stride, np.dtype(dtype))
+    cdef WorkspacePlan plan = _plan(n_samples, lay, n_chunks)
+    return _aligned_zeros(plan.n_chunks * plan.stride, np.dtype(dtype))
 
 
 cdef tuple _run(const floating[:, ::1] X, const int64_t[::1] y, floating *params_ptr,
@@ -792,20 +990,20 @@ cdef tuple _run(const floating[:, ::1] X, const int64_t[::1] y, floating *params
     cdef Py_ssize_t c, done = 0, bad = 0
     if n_samples == 0:
         raise ValueError("X must have at least one row")
-    cdef Workspace w = _plan(n_samples, lay, n_chunks)
+    cdef WorkspacePlan plan = _plan(n_samples, lay, n_chunks)
     dtype = np.float32 if floating is float else np.float64
     # Scratch is allocated once per call (never per pass), or passed in
-    cdef floating[::1] ws = _checked_ws(ws_in, &w, n_samples, n_chunks, dtype)
+    cdef floating[::1] ws = _checked_ws(ws_in, &plan, n_samples, n_chunks, dtype)
     with nogil:
         if n_threads == 1:
-            for c in range(w.n_chunks):
-                _chunk_load(&X[0, 0], n_in, &ws[0], &w, n_samples, c)
+            for c in range(plan.n_chunks):
+                _chunk_load(&X[0, 0], n_in, &ws[0], &plan, n_samples, c)
         else:
-            for c in prange(w.n_chunks, num_threads=n_threads, schedule='static'):
-                _chunk_load(&X[0, 0], n_in, &ws[0], &w, n_samples, c)
+            for c in prange(plan.n_chunks, num_threads=n_threads, schedule='static'):
+                _chunk_load(&X[0, 0], n_in, &ws[0], &plan, n_samples, c)
         while done < num_pass:
             bad = _gradient_step(&y[0], params_ptr, &lay[0], n_layers, activation,
-                                 &ws[0], &w, n_samples, &grads[0], reg_lambda, epsilon,
+                                 &ws[0], &plan, n_samples, &grads[0], reg_lambda, epsilon,
                                  update, n_threads)
             if bad:
                 break
@@ -813,99 +1011,101 @@ cdef tuple _run(const floating[:, ::1] X, const int64_t[::1] y, floating *params
     return done, bad
 
 
-cdef Py_ssize_t _block_forward(const floating *X, const floating *params,
-                               const int64_t *lay, int n_layers, int activation,
-                               int head, floating *scratch, Py_ssize_t n_samples, Py_ssize_t blk,
-                               floating *pre_out, floating *act_out) noexcept nogil:
-    # block blk of BLOCK_ROWS samples -> scratch [XT | acts | tmp], every row
-    # BLOCK_ROWS long (also for a shorter last block).  Returns how many of
-    # the block's inputs are NaN or inf (counted while loading them).
+cdef Py_ssize_t _load_and_forward_block(const floating *X, const floating *params,
+                                        const int64_t *lay, int n_layers, int activation,
+                                        int head, floating *scratch, Py_ssize_t n_samples,
+                                        Py_ssize_t blk,
+                                        const BlockOutputs *out) noexcept nogil:
+    # X rows of block blk (BLOCK_ROWS samples) -> scratch [XT | acts | tmp],
+    # every row BLOCK_ROWS long (also for a shorter last block), then forward
+    # through every layer; out's pre_acts / acts (if not NULL) get the block's
+    # rows.  Returns how many of the block's inputs are NaN or inf (counted
+    # while loading them).
     cdef Py_ssize_t r0 = blk * BLOCK_ROWS
     cdef Py_ssize_t m = min(BLOCK_ROWS, n_samples - r0)
     cdef Py_ssize_t n_in = lay[0]
+    cdef floating *acts = scratch + n_in * BLOCK_ROWS
+    cdef floating *tmp = acts + BLOCK_ROWS * lay[4 * n_layers + 1]
     cdef Py_ssize_t bad = _cols_in(X + r0 * n_in, scratch, m, n_in, BLOCK_ROWS)
-    _forward_block(scratch, params, lay, n_layers, activation, head,
-                   scratch + n_in * BLOCK_ROWS,
-                   scratch + n_in * BLOCK_ROWS + BLOCK_ROWS * lay[4 * n_layers + 1],
-                   m, BLOCK_ROWS, False, pre_out, act_out, n_samples, r0)
+    _forward_block(scratch, params, lay, n_layers, activation, head, acts, tmp, m,
+                   BLOCK_ROWS, False, x_rows=False, out=out, r0=r0)
     return bad
 
 
 cdef void _block_outputs(const floating *X, const int64_t *y, const floating *params,
                          const int64_t *lay, int n_layers, int activation, int head,
                          floating *scratch, Py_ssize_t n_samples, Py_ssize_t blk,
-                         floating *proba, int64_t *labels, double *nll,
-                         Py_ssize_t *bad) noexcept nogil:
-    # Forward one block, then whichever of proba rows / argmax labels /
-    # sum of -log p[y] (into nll[blk]) is asked for (non-NULL).  bad[blk]
-    # (if non-NULL): how many of the block's inputs are NaN or inf, counted
-    # while they are loaded, so that predict needs no separate pass over X.
+                         const BlockOutputs *out) noexcept nogil:
+    # Forward block blk, then whichever of out's proba rows / argmax labels /
+    # sum of -log p[y] (into nll[blk]) / count of NaN or inf inputs (into
+    # bad[blk], counted while they are loaded, so that predict needs no
+    # separate pass over X) is asked for.
     cdef Py_ssize_t r0 = blk * BLOCK_ROWS
     cdef Py_ssize_t m = min(BLOCK_ROWS, n_samples - r0)
     cdef Py_ssize_t n_out = lay[n_layers]
-    cdef Py_ssize_t i, j
+    cdef Py_ssize_t i
     cdef double s = 0
     cdef floating *probs
     cdef floating *best
-    cdef Py_ssize_t n_bad = _block_forward(X, params, lay, n_layers, activation, head,
-                                           scratch, n_samples, blk, NULL, NULL)
-    if bad != NULL:
-        bad[blk] = n_bad
+    cdef Py_ssize_t n_bad = _load_and_forward_block(X, params, lay, n_layers, activation,
+                                                    head, scratch, n_samples, blk, out)
+    if out.bad != NULL:
+        out.bad[blk] = n_bad
     # probs (n_out, m), rows BLOCK_ROWS apart: the last layer of acts
     probs = scratch + lay[0] * BLOCK_ROWS + BLOCK_ROWS * lay[4 * n_layers]
-    if proba != NULL:
-        _cols_out(probs, proba + r0 * n_out, m, n_out, BLOCK_ROWS)
-    if labels != NULL:
+    if out.proba != NULL:
+        _cols_out(probs, <floating *>out.proba + r0 * n_out, m, n_out, BLOCK_ROWS)
+    if out.labels != NULL:
         # argmax over classes, ties to the lowest index as in numpy.argmax; a
-        # row whose outputs overflowed to NaN has no class: -1 (csrc)
+        # row whose outputs overflowed to NaN has no class: -1.  best: the
+        # scratch row after the acts (tmp)
         best = scratch + lay[0] * BLOCK_ROWS + BLOCK_ROWS * lay[4 * n_layers + 1]
-        if floating is double:
-            mlnn_argmax_d(probs, labels + r0, best, n_out, m, BLOCK_ROWS)
-        else:
-            mlnn_argmax_f(probs, labels + r0, best, n_out, m, BLOCK_ROWS)
-    if nll != NULL:
+        _argmax(probs, out.labels + r0, best, n_out, m, BLOCK_ROWS)
+    if out.nll != NULL:
         for i in range(m):
             s -= log(probs[y[r0 + i] * BLOCK_ROWS + i])
-        nll[blk] = s
+        out.nll[blk] = s
 
 
 cdef void _blocks(const floating[:, ::1] X, const int64_t *y, const floating[::1] params,
-                  const int64_t[::1] lay, int activation, int head, floating *proba,
-                  int64_t *labels, double *nll, Py_ssize_t *bad, floating *pre_out,
-                  floating *act_out, int n_threads) except *:
+                  const int64_t[::1] lay, int activation, int head, BlockOutputs *out,
+                  int n_threads) except *:
     # Shared driver of forward / predict / predict_proba / loss: fixed blocks
-    # of BLOCK_ROWS samples, per-thread scratch, disjoint output rows.
+    # of BLOCK_ROWS samples, per-thread scratch, disjoint output rows.  Only
+    # forward asks for pre_acts / acts, and then for nothing else.
     cdef int n_layers = (lay.shape[0] - 1) // 4
     cdef Py_ssize_t n_samples = X.shape[0]
     cdef Py_ssize_t n_blocks = (n_samples + BLOCK_ROWS - 1) // BLOCK_ROWS
     cdef Py_ssize_t per_thread = BLOCK_ROWS * (lay[0] + lay[4 * n_layers + 1] + 1)
     cdef Py_ssize_t blk
-    cdef bint fwd = pre_out != NULL
+    cdef bint layers_only = out.pre_acts != NULL
     if n_samples == 0:
         return
+    out.n_samples = n_samples
     dtype = np.float32 if floating is float else np.float64
     # per_thread is a multiple of BLOCK_ROWS, so each thread's rows stay aligned
     cdef floating[::1] scratch = _aligned_zeros(per_thread * n_threads, dtype)
     with nogil:
         if n_threads == 1:
             for blk in range(n_blocks):
-                if fwd:
-                    _block_forward(&X[0, 0], &params[0], &lay[0], n_layers, activation,
-                                   head, &scratch[0], n_samples, blk, pre_out, act_out)
+                if layers_only:
+                    _load_and_forward_block(&X[0, 0], &params[0], &lay[0], n_layers,
+                                            activation, head, &scratch[0], n_samples, blk,
+                                            out)
                 else:
-                    _block_outputs(&X[0, 0], y, &params[0], &lay[0], n_layers,
-                                   activation, head, &scratch[0], n_samples, blk, proba,
-                                   labels, nll, bad)
+                    _block_outputs(&X[0, 0], y, &params[0], &lay[0], n_layers, activation,
+                                   head, &scratch[0], n_samples, blk, out)
         else:
             for blk in prange(n_blocks, num_threads=n_threads, schedule='static'):
-                if fwd:
-                    _block_forward(&X[0, 0], &params[0], &lay[0], n_layers, activation,
-                                   head, &scratch[threadid() * per_thread], n_samples, blk,
-                                   pre_out, act_out)
+                if layers_only:
+                    _load_and_forward_block(&X[0, 0], &params[0], &lay[0], n_layers,
+                                            activation, head,
+                                            &scratch[threadid() * per_thread], n_samples,
+                                            blk, out)
                 else:
-                    _block_outputs(&X[0, 0], y, &params[0], &lay[0], n_layers,
-                                   activation, head, &scratch[threadid() * per_thread],
-                                   n_samples, blk, proba, labels, nll, bad)
+                    _block_outputs(&X[0, 0], y, &params[0], &lay[0], n_layers, activation,
+                                   head, &scratch[threadid() * per_thread], n_samples, blk,
+                                   out)
 
 
 def _n_blocks(Py_ssize_t n_samples):
@@ -924,9 +1124,11 @@ def forward(const floating[:, ::1] X, const floating[::1] params,
     _check_call(X, None, params, lay, n_threads)
     if pre_acts.shape[0] != acts.shape[0] or acts.shape[0] != X.shape[0] * lay[lay.shape[0] - 1]:
         raise ValueError("pre_acts and acts must have n_samples * sum(widths) entries")
+    cdef BlockOutputs out = _no_outputs()
     if X.shape[0]:
-        _blocks(X, NULL, params, lay, activation, head, NULL, NULL, NULL, NULL, &pre_acts[0],
-                &acts[0], n_threads)
+        out.pre_acts = &pre_acts[0]
+        out.acts = &acts[0]
+        _blocks(X, NULL, params, lay, activation, head, &out, n_threads)
 
 
 def predict_proba(const floating[:, ::1] X, const floating[::1] params,
@@ -942,9 +1144,11 @@ def predict_proba(const floating[:, ::1] X, const floating[::1] params,
     if proba.shape[0] != X.shape[0] or proba.shape[1] != lay[(lay.shape[0] - 1) // 4]:
         raise ValueError("proba must have shape (n_samples, n_out)")
     cdef Py_ssize_t[::1] bad = np.zeros(_n_blocks(X.shape[0]), dtype=np.intp)
+    cdef BlockOutputs out = _no_outputs()
     if X.shape[0]:
-        _blocks(X, NULL, params, lay, activation, head, &proba[0, 0], NULL, NULL, &bad[0],
-                NULL, NULL, n_threads)
+        out.proba = &proba[0, 0]
+        out.bad = &bad[0]
+        _blocks(X, NULL, params, lay, activation, head, &out, n_threads)
     return int(np.sum(bad))
 
 
@@ -962,9 +1166,11 @@ def predict(const floating[:, ::1] X, const floating[::1] params,
     if labels.shape[0] != X.shape[0]:
         raise ValueError("labels must have shape (n_samples,)")
     cdef Py_ssize_t[::1] bad = np.zeros(_n_blocks(X.shape[0]), dtype=np.intp)
+    cdef BlockOutputs out = _no_outputs()
     if X.shape[0]:
-        _blocks(X, NULL, params, lay, activation, HEAD_SOFTMAX, NULL, &labels[0], NULL,
-                &bad[0], NULL, NULL, n_threads)
+        out.labels = &labels[0]
+        out.bad = &bad[0]
+        _blocks(X, NULL, params, lay, activation, HEAD_SOFTMAX, &out, n_threads)
     return int(np.sum(bad))
 
 
@@ -984,16 +1190,16 @@ def loss(const floating[:, ::1] X, const int64_t[::1] y, const floating[::1] par
     cdef Py_ssize_t n_blocks = (n_samples + BLOCK_ROWS - 1) // BLOCK_ROWS
     cdef Py_ssize_t blk, l
     cdef double total = 0, sq = 0
-    cdef int64_t *lab = NULL
+    cdef BlockOutputs out = _no_outputs()
     if n_samples == 0:
         raise ValueError("X must have at least one row")
     if labels is not None:
         if labels.shape[0] != n_samples:
             raise ValueError("labels must have shape (n_samples,)")
-        lab = &labels[0]
+        out.labels = &labels[0]
     cdef double[::1] nll = np.zeros(n_blocks)
-    _blocks(X, &y[0], params, lay, activation, HEAD_SOFTMAX, NULL, lab, &nll[0], NULL, NULL,
-            NULL, n_threads)
+    out.nll = &nll[0]
+    _blocks(X, &y[0], params, lay, activation, HEAD_SOFTMAX, &out, n_threads)
     for blk in range(n_blocks):
         total += nll[blk]
     for l in range(n_layers):
@@ -1079,12 +1285,12 @@ cdef double _output_delta(Source *src, floating *z, floating *delta, floating *t
     cdef const floating *sw = <const floating *>src.sw
     cdef floating eps = FLT_EPSILON if floating is float else DBL_EPSILON
     cdef floating p, t, d
-    cdef double w, li, total = 0
+    cdef double sw_s, li, total = 0
     cdef Py_ssize_t i, j, s
     _output(z, tmp, n_out, m, ld, head)
     for i in range(m):
         s = _sample(src, r0 + i)
-        w = 1.0 if sw == NULL else sw[s]
+        sw_s = 1.0 if sw == NULL else sw[s]
         li = 0
         for j in range(n_out):
             p = z[j * ld + i]
@@ -1103,28 +1309,30 @@ cdef double _output_delta(Source *src, floating *z, floating *delta, floating *t
                 if t > 0:
                     li += t * log(<double>t / p)
                 li += <double>p - t
-        total += w * li
+        total += sw_s * li
     return total
 
 
 cdef double _chunk_sums(Source *src, const floating *params, const int64_t *lay,
                         int n_layers, int activation, int head, floating *ws,
-                        Workspace *w, Py_ssize_t b0, Py_ssize_t m_batch,
+                        WorkspacePlan *plan, Py_ssize_t b0, Py_ssize_t m_batch,
                         Py_ssize_t c) noexcept nogil:
     # Forward + backward for chunk c of the batch starting at row b0 of the
     # source; its gradient sums land in its own slot.  Returns its data loss.
-    cdef Py_ssize_t m = min(w.rows, m_batch - c * w.rows)
-    cdef Py_ssize_t r0 = b0 + c * w.rows
-    cdef floating *slot = ws + c * w.stride
+    cdef Py_ssize_t m = min(plan.rows, m_batch - c * plan.rows)
+    cdef Py_ssize_t r0 = b0 + c * plan.rows
+    cdef floating *slot = ws + c * plan.stride
     cdef double loss
     cdef bint x_rows = _use_blas(m, lay[0], lay[1])
-    cdef const floating *inp = _load_rows(src, slot + w.xt_off, r0, m, lay[0], w.ld, x_rows)
-    _forward_block(inp, params, lay, n_layers, activation, head, slot + w.act_off,
-                   slot + w.tmp_off, m, w.ld, True, NULL, NULL, 0, 0, x_rows)
-    loss = _output_delta(src, slot + w.act_off + w.ld * lay[4 * n_layers],
-                         slot + w.da_off, slot + w.tmp_off, r0, m, w.ld, lay[n_layers], head)
-    _backward_layers(inp, params, lay, n_layers, activation, slot + w.act_off,
-                     slot + w.da_off, slot + w.db_off, slot, m, w.ld, x_rows)
+    cdef const floating *inp = _load_rows(src, slot + plan.xt_off, r0, m, lay[0], plan.ld,
+                                          x_rows)
+    _forward_block(inp, params, lay, n_layers, activation, head, slot + plan.act_off,
+                   slot + plan.tmp_off, m, plan.ld, True, x_rows=x_rows)
+    loss = _output_delta(src, slot + plan.act_off + plan.ld * lay[4 * n_layers],
+                         slot + plan.da_off, slot + plan.tmp_off, r0, m, plan.ld,
+                         lay[n_layers], head)
+    _backward_layers(inp, params, lay, n_layers, activation, slot + plan.act_off,
+                     slot + plan.da_off, slot + plan.db_off, slot, m, plan.ld, x_rows)
     return loss
 
 
@@ -1145,10 +1353,10 @@ cdef BatchSums _batch_sums(Source *src, const floating *params, const int64_t *l
     # and the gradient sums.  Chunks of the batch are cut by its size alone
     # (n_chunks), and their sums added in chunk order (into reduced, when
     # there is more than one), so nothing depends on n_threads.
-    cdef Workspace w = _plan_rows(m_batch, lay, n_layers, n_chunks)
+    cdef WorkspacePlan plan = _plan_rows(m_batch, lay, n_layers, n_chunks)
     cdef const floating *sw = <const floating *>src.sw
-    cdef Py_ssize_t n_pblocks = n_threads if w.n_params >= 16384 else 1
-    cdef Py_ssize_t pstep = (w.n_params + n_pblocks - 1) // n_pblocks
+    cdef Py_ssize_t n_pblocks = n_threads if plan.n_params >= PARALLEL_PARAMS else 1
+    cdef Py_ssize_t pstep = (plan.n_params + n_pblocks - 1) // n_pblocks
     cdef Py_ssize_t c, i, blk
     cdef double data = 0
     cdef BatchSums out
@@ -1159,31 +1367,31 @@ cdef BatchSums _batch_sums(Source *src, const floating *params, const int64_t *l
         for i in range(m_batch):
             out.s += sw[_sample(src, b0 + i)]
     # the penalty reads the weights before this batch's step
-    cdef double sq = _dot(params, params, w.n_weights)
-    if n_threads == 1 or w.n_chunks == 1:
-        for c in range(w.n_chunks):
+    cdef double sq = _dot(params, params, plan.n_weights)
+    if n_threads == 1 or plan.n_chunks == 1:
+        for c in range(plan.n_chunks):
             chunk_loss[c] = _chunk_sums(src, params, lay, n_layers, activation, head,
-                                        ws, &w, b0, m_batch, c)
+                                        ws, &plan, b0, m_batch, c)
     else:
-        for c in prange(w.n_chunks, num_threads=n_threads, schedule='dynamic'):
+        for c in prange(plan.n_chunks, num_threads=n_threads, schedule='dynamic'):
             chunk_loss[c] = _chunk_sums(src, params, lay, n_layers, activation, head,
-                                        ws, &w, b0, m_batch, c)
-    for c in range(w.n_chunks):
+                                        ws, &plan, b0, m_batch, c)
+    for c in range(plan.n_chunks):
         data = data + chunk_loss[c]
     if head == HEAD_IDENTITY:
         out.loss = 0.5 * (data / out.s) / lay[n_layers]
     else:
         out.loss = data / out.s
     out.loss = out.loss + (0.5 * alpha) * sq / out.s
-    if w.n_chunks == 1:
+    if plan.n_chunks == 1:
         out.sums = ws  # the one slot starts with its gradient sums
     elif n_pblocks == 1:
-        _reduce(ws, &w, params, reduced, 0.0, 0.0, 0, w.n_params)
+        _reduce(ws, &plan, params, reduced, 0.0, 0.0, 0, plan.n_params)
         out.sums = reduced
     else:
         for blk in prange(n_pblocks, num_threads=n_threads, schedule='static'):
-            _reduce(ws, &w, params, reduced, 0.0, 0.0, blk * pstep,
-                    min(w.n_params, (blk + 1) * pstep))
+            _reduce(ws, &plan, params, reduced, 0.0, 0.0, blk * pstep,
+                    min(plan.n_params, (blk + 1) * pstep))
         out.sums = reduced
     return out
 
@@ -1211,18 +1419,11 @@ cdef inline void _solver_step(floating *params, const floating *sums, floating *
                               Py_ssize_t p1) noexcept nogil:
     # csrc (mlnn_dense_impl.h), vectorized for the CPU level
     if st.solver == SOLVER_SGD:
-        if floating is double:
-            mlnn_sgd_step_d(params, sums, state, p0, p1, st.n_weights, st.alpha, st.s,
-                            st.lr, st.momentum, st.nesterov)
-        else:
-            mlnn_sgd_step_f(params, sums, state, p0, p1, st.n_weights, st.alpha, st.s,
-                            st.lr, st.momentum, st.nesterov)
-    elif floating is double:
-        mlnn_adam_step_d(params, sums, state, state + n_params, p0, p1, st.n_weights,
-                         st.alpha, st.s, st.lr_t, st.beta_1, st.beta_2, st.epsilon)
+        _sgd_step(params, sums, state, p0, p1, st.n_weights, st.alpha, st.s, st.lr,
+                  st.momentum, st.nesterov)
     else:
-        mlnn_adam_step_f(params, sums, state, state + n_params, p0, p1, st.n_weights,
-                         st.alpha, st.s, st.lr_t, st.beta_1, st.beta_2, st.epsilon)
+        _adam_step(params, sums, state, state + n_params, p0, p1, st.n_weights, st.alpha,
+                   st.s, st.lr_t, st.beta_1, st.beta_2, st.epsilon)
 
 
 cdef double _epoch_run(Source *src, floating *params, const int64_t *lay, int n_layers,
@@ -1235,7 +1436,7 @@ cdef double _epoch_run(Source *src, floating *params, const int64_t *lay, int n_
     # step on params and state.  Returns the sum of batch loss * batch rows;
     # step (IN/OUT) counts the batches (Adam's t).
     cdef Py_ssize_t n_params = lay[3 * n_layers] + lay[n_layers]
-    cdef Py_ssize_t n_pblocks = n_threads if n_params >= 16384 else 1
+    cdef Py_ssize_t n_pblocks = n_threads if n_params >= PARALLEL_PARAMS else 1
     cdef Py_ssize_t pstep = (n_params + n_pblocks - 1) // n_pblocks
     cdef Py_ssize_t b0 = 0, m_b, blk
     cdef double total = 0
@@ -1353,19 +1554,20 @@ def loss_grad(X, Y, sample_weight, const floating[::1] params, const int64_t[::1
     keep, n_samples = _source(X, Y, sample_weight, lay[0], lay[n_layers], dtype, &src)
     if n_samples == 0:
         raise ValueError("X must have at least one row")
-    cdef Workspace w = _plan(n_samples, lay, n_chunks)
-    cdef floating[::1] ws = _aligned_zeros(w.n_chunks * w.stride, dtype)
-    cdef double[::1] chunk_loss = np.zeros(w.n_chunks)
+    cdef WorkspacePlan plan = _plan(n_samples, lay, n_chunks)
+    cdef floating[::1] ws = _aligned_zeros(plan.n_chunks * plan.stride, dtype)
+    cdef double[::1] chunk_loss = np.zeros(plan.n_chunks)
     cdef BatchSums b
     cdef Step st
+    memset(&st, 0, sizeof(st))  # the solver's fields stay unused
     st.alpha = alpha
-    st.n_weights = w.n_weights
+    st.n_weights = plan.n_weights
     with nogil:
         b = _batch_sums(&src, &params[0], &lay[0], n_layers, activation, head, alpha,
-                        &ws[0], &chunk_loss[0], w.n_chunks, &grads[0], 0, n_samples,
+                        &ws[0], &chunk_loss[0], plan.n_chunks, &grads[0], 0, n_samples,
                         n_threads)
         st.s = b.s
-        for p in range(w.n_params):
+        for p in range(plan.n_params):
             grads[p] = _mean_grad(<floating *>b.sums, &params[0], &st, p)
     return b.loss
 
@@ -1413,15 +1615,16 @@ def epoch(X, Y, sample_weight, const int64_t[::1] order, Py_ssize_t batch_size,
     cdef Py_ssize_t last = n_samples - (n_samples - 1) // batch_size * batch_size
     cdef Py_ssize_t chunks_full = max(1, min(n_chunks, batch_size))
     cdef Py_ssize_t chunks_last = min(chunks_full, max(1, last * chunks_full // batch_size))
-    cdef Workspace w = _plan(batch_size, lay, chunks_full)
-    cdef floating[::1] ws_ = _checked_ws(ws, &w, batch_size, chunks_full, dtype)
+    cdef WorkspacePlan plan = _plan(batch_size, lay, chunks_full)
+    cdef floating[::1] ws_ = _checked_ws(ws, &plan, batch_size, chunks_full, dtype)
     cdef floating[::1] reduced = np.empty_like(np.asarray(params))
-    cdef double[::1] chunk_loss = np.zeros(w.n_chunks)
+    cdef double[::1] chunk_loss = np.zeros(plan.n_chunks)
     cdef double total
     cdef Step st
+    memset(&st, 0, sizeof(st))  # the other solver's fields stay unused
     st.solver = solver
     st.alpha = alpha
-    st.n_weights = w.n_weights
+    st.n_weights = plan.n_weights
     st.lr = hyper[0]
     if solver == SOLVER_SGD:
         st.momentum = hyper[1]

@@ -59,6 +59,14 @@ def test_config_info_compiled_details():
     assert info["openmp"] is _backend._kernels.openmp_enabled()
     assert info["cpu_path"] in info["cpu_paths_compiled"]
     assert info["cpu_paths_compiled"][0].startswith("baseline")
+    levels = _backend._kernels.cpu_levels()
+    assert info["cpu_levels_compiled"] == levels["compiled"]
+    assert info["cpu_levels_supported"] == levels["supported"]
+    assert info["cpu_level"] == levels["selected"] in info["cpu_levels_supported"]
+    assert info["cpu_level_requested"] == levels["requested"]
+    # the descriptions name the same levels, with their instruction sets
+    assert [p.split(" (")[0] for p in info["cpu_paths_compiled"]] == levels["compiled"]
+    assert info["cpu_path"].split(" (")[0] == info["cpu_level"]
     if info["openmp"] and sys.platform.startswith("linux"):
         runtime = info["openmp_runtime"]
         assert runtime is not None and runtime["user_api"] == "openmp"
@@ -71,12 +79,15 @@ def test_show_config_prints_every_fact():
     text = buf.getvalue()
     info = _config._config_info()
     for label in ("version", "backend", "OpenMP", "max threads", "automatic threads",
-                  "CPU paths compiled", "CPU path selected", "BLAS", "numpy", "scipy"):
+                  "CPU levels built", "CPU supports", "CPU level selected", "BLAS", "numpy",
+                  "scipy"):
         assert f"  {label:<18}: " in text, label
     assert mlnn.__version__ in text and np.__version__ in text and scipy.__version__ in text
     if info["compiled"]:
         assert "cython (compiled extension in use)" in text
-        assert f"CPU path selected : {info['cpu_path']}" in text
+        assert f"CPU levels built  : {', '.join(info['cpu_paths_compiled'])}" in text
+        assert f"CPU supports      : {', '.join(info['cpu_levels_supported'])}" in text
+        assert f"CPU level selected: {info['cpu_level']} (" in text
     assert ("OpenMP            : yes" in text) is info["openmp"]
 
 
@@ -132,7 +143,8 @@ assert ours[0].category is RuntimeWarning
 assert "falling back to the slow NumPy backend" in str(ours[0].message)
 assert not _backend.COMPILED and nn.backend_ == "numpy"
 assert info["backend"] == "numpy" and not info["compiled"] and not info["openmp"]
-assert info["max_threads"] == 1 and info["cpu_path"] is None
+assert info["max_threads"] == 1 and info["cpu_path"] is None and info["cpu_level"] is None
+assert info["cpu_levels_compiled"] == info["cpu_levels_supported"] == []
 assert "None in sys.modules" in info["extension_error"]
 text = buf.getvalue()
 assert "compiled extension is MISSING" in text, text
@@ -153,3 +165,15 @@ def test_missing_extension_falls_back_to_numpy_and_says_so(tmp_path):
                           env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "FALLBACK OK" in proc.stdout
+
+
+def test_cpu_level_line_says_how_the_level_was_chosen():
+    def line(level, requested=None, known=False):
+        return _config._describe_level_choice(dict(
+            cpu_level=level, cpu_level_requested=requested, cpu_level_request_known=known))
+    assert line(None) == "n/a"
+    assert line("avx512") == "avx512 (the highest supported)"
+    assert line("avx2", "avx2", True) == "avx2 (MLNN_CPU_LEVEL=avx2)"
+    assert line("avx2", "avx512", True) == "avx2 (MLNN_CPU_LEVEL=avx512)"   # a cap
+    assert line("avx512", "fast", False) == (
+        "avx512 (MLNN_CPU_LEVEL='fast' is not a level: ignored)")

@@ -462,8 +462,11 @@ def test_main_job_cli_data_choices_and_csv_errors(capsys, tmp_path):
 @pytest.mark.skipif(not os.path.exists("/proc/cpuinfo") or platform.machine() != "x86_64",
                     reason="reads the CPU flags from /proc/cpuinfo (x86-64 Linux)")
 def test_narrow_layers_call_blas_where_blas_has_avx512():
-    # The kernels' own loops stop at AVX2: a 10-wide layer goes to BLAS only
-    # on a CPU whose BLAS runs AVX-512 kernels; a 4-wide one never does.
+    # The sample loops are built for 2-4 unit layers: a 10-wide layer goes to
+    # BLAS only on a CPU whose BLAS runs AVX-512 kernels (there BLAS beats
+    # even the loops' own AVX-512 level: bench/README.md); a 4-wide one never
+    # does.  The rule follows the CPU, whatever level MLNN_CPU_LEVEL selects
+    # (test_fastmath.test_cpu_level_choice_follows_mlnn_cpu_level).
     from mlnn import _kernels
     with open("/proc/cpuinfo") as f:
         flags = next(line for line in f if line.startswith("flags")).split()

@@ -1,7 +1,11 @@
-"""The compiled fast tanh / exp (csrc/mlnn_fastmath_impl.h) against NumPy.
+"""The compiled C ops (csrc/) against long double and the NumPy reference,
+at every CPU level this machine supports.
 
-Both CPU paths are checked: the one this CPU selects, and the baseline
-(SSE2) path, forced with MLNN_CPU_PATH=baseline in a subprocess.
+The tests below run at the level this process selected (the highest one).
+test_kernels_at_every_level runs ``level_checks`` -- these accuracy tests
+plus compiled-vs-reference checks of every kernel entry point -- in a
+subprocess per level, with MLNN_CPU_LEVEL set; a level this CPU or build
+lacks is skipped with the reason.
 """
 
 import os
@@ -19,13 +23,17 @@ TINY = np.array([5e-324, 1e-320, 2.2250738585072014e-308, 1e-300, 1e-20, 1e-8, 1
 
 # Accuracy bounds against a long double reference (x86-64: a 64-bit
 # mantissa, so the reference's own error is negligible), one ulp more where
-# long double is plain double.  Measured: tanh 2.57 ulp on the AVX2 path
-# (x = -0.241) and 2.63 on the baseline path (x = 0.186), exp 1.07 and
-# 1.04.  The tanh before the r + r^2 V(r) form of expm1 reached 4.69 ulp
-# near x = 0.06 and fails TANH_ULPS.
+# long double is plain double.  Measured (AMD Zen 5): tanh 2.63 ulp at the
+# baseline level (x = 0.186), 2.57 at avx2 and avx512 (x = -0.241); exp 1.04
+# and 1.07; sigmoid 2.28 at every level (x = -36.8, where it is exp(x) to
+# within rounding).  The tanh before the r + r^2 V(r) form of expm1 reached
+# 4.69 ulp near x = 0.06 and fails TANH_ULPS.
 EXTRA_ULP = 0 if np.finfo(np.longdouble).nmant > 52 else 1
 TANH_ULPS = 3 + EXTRA_ULP
 EXP_ULPS = 1.5 + EXTRA_ULP
+# exp's error plus the rounding of 1 + e and of the division
+SIGMOID_ULPS = 2.5 + EXTRA_ULP
+LEVELS = ["baseline", "avx2", "avx512"]
 
 
 def _ulps(got, want):
@@ -48,14 +56,22 @@ def tanh_sample():
                            [18.9, 19.06, 19.1, 20.0, 20.5, 700.0, 1e300, -1e300]])
 
 
+def _sigmoid_exact(x):
+    return 1 / (1 + np.exp(-x))
+
+
 def check_accuracy():
-    """tanh and exp of the selected CPU path within TANH_ULPS / EXP_ULPS."""
+    """tanh, exp and sigmoid of the selected level within their bounds."""
     x = tanh_sample()
     assert _ulps_exact(_tanh(x), x, np.tanh).max() <= TANH_ULPS
     rng = np.random.RandomState(1)
     x = np.concatenate([np.linspace(-708, 709, 400_001), np.linspace(-1, 1, 100_001),
                         rng.uniform(-700, 700, 200_000), TINY, -TINY])
     assert _ulps_exact(_exp(x), x, np.exp).max() <= EXP_ULPS
+    # down to -708: further out the result is subnormal, flushed to 0 as exp's
+    x = np.concatenate([np.linspace(-40, 40, 400_001), rng.uniform(-5, 5, 200_000),
+                        np.linspace(-708, 708, 100_001), TINY, -TINY])
+    assert _ulps_exact(_sigmoid(x), x, _sigmoid_exact).max() <= SIGMOID_ULPS
 
 
 def _tanh(x):
@@ -69,6 +85,13 @@ def _exp(x):
     from mlnn import _kernels
     out = np.empty_like(x)
     _kernels.fast_exp(x, out)
+    return out
+
+
+def _sigmoid(x):
+    from mlnn import _kernels
+    out = np.empty_like(x)
+    _kernels.fast_sigmoid(x, out)
     return out
 
 
@@ -139,32 +162,197 @@ def test_tanh_writes_in_place_and_checks_shapes():
         _kernels.fast_tanh(x, np.empty(3))
 
 
-BASELINE_CHECK = """
-import numpy as np
-from mlnn import _kernels, _core, _reference
+def test_sigmoid_special_values():
+    s = _sigmoid(np.array([0.0, -0.0, np.inf, -np.inf, np.nan, 800.0, -800.0]))
+    assert s[0] == 0.5 and s[1] == 0.5
+    assert s[2] == 1.0 and s[3] == 0.0
+    assert np.isnan(s[4])
+    assert s[5] == 1.0 and s[6] == 0.0
+
+
+# ---------------------------------------------------------------------------
+# Every CPU level: level_checks runs in a subprocess with MLNN_CPU_LEVEL set
+# ---------------------------------------------------------------------------
+
+def _pair_rel_err(run):
+    # run(module) -> array or float, for the compiled kernels and the reference
+    from mlnn import _kernels, _reference
+    from conftest import rel_err
+    return rel_err(run(_kernels), run(_reference))
+
+
+def _check_compiled_matches_reference():
+    """Every kernel entry point against mlnn._reference at the selected level.
+
+    The sizes reach every C op: 2-4 unit layers (the notebook), layers wider
+    than four (the general loops), an odd number of units (a lone last row), and layers
+    that call BLAS (with f' and db from the C ops); sigmoid and logistic
+    heads reach the sigmoid op, the exp head the exp op.
+    """
+    from mlnn import _kernels
+    from mlnn._spec import ACTIVATIONS, HEADS, SOLVERS, layout, n_params
+    from conftest import RTOL
+
+    rng = np.random.RandomState(0)
+    for sizes, n, activation in (([2, 4, 4, 2], 301, "tanh"), ([3, 7, 5], 257, "relu"),
+                                 ([5, 40, 40, 3], 300, "sigmoid"),
+                                 ([64, 100, 10], 200, "relu"), ([6, 9, 10, 3], 37, "tanh")):
+        lay = layout(sizes)
+        act = ACTIVATIONS[activation]
+        for dtype in (np.float64, np.float32):
+            tol = RTOL[dtype]
+            p = (rng.randn(n_params(sizes)) * 0.5).astype(dtype)
+            X = rng.randn(n, sizes[0]).astype(dtype)
+            y = rng.randint(0, sizes[-1], n).astype(np.int64)
+            where = (sizes, np.dtype(dtype).name)
+
+            def grads(mod):
+                out = np.empty_like(p)
+                mod.gradients(X, y, p, lay, act, 0.01, out, 2, 1)
+                return out
+            assert _pair_rel_err(grads) <= 10 * tol, where
+
+            def proba(mod, head=HEADS["softmax"]):
+                out = np.empty((n, sizes[-1]), dtype)
+                mod.predict_proba(X, p, lay, act, out, 1, head)
+                return out
+            for head in HEADS.values():
+                assert _pair_rel_err(lambda mod: proba(mod, head)) <= tol, where
+
+            def layers(mod):
+                pre, post = (np.empty(n * sum(sizes[1:]), dtype) for _ in range(2))
+                mod.forward(X, p, lay, act, pre, post, 1)
+                return np.concatenate([pre, post])
+            assert _pair_rel_err(layers) <= tol, where
+            assert _pair_rel_err(lambda mod: mod.loss(X, y, p, lay, act, 0.01, 1)) <= tol, where
+            labels = np.empty(n, np.int64)
+            _kernels.predict(X, p, lay, act, labels, 1)
+            np.testing.assert_array_equal(labels, np.argmax(proba(_kernels), axis=1))
+
+            # the estimators' kernels: every head with sample weights, and
+            # two epochs of SGD (Nesterov) and of Adam
+            sw = rng.uniform(0.5, 2, n).astype(dtype)
+            for head, code in HEADS.items():
+                Y = (np.eye(sizes[-1])[y] if head in ("softmax", "logistic")
+                     else np.abs(rng.randn(n, sizes[-1]))).astype(dtype)
+
+                def loss_grad(mod):
+                    out = np.empty_like(p)
+                    loss = mod.loss_grad(X, Y, sw, p, lay, act, code, 1e-3, out, 2, 1)
+                    return np.append(out, loss)
+                assert _pair_rel_err(loss_grad) <= 10 * tol, (where, head)
+            Y = np.eye(sizes[-1])[y].astype(dtype)
+            order = rng.permutation(n).astype(np.int64)
+            for solver, hyper in (("sgd", [0.01, 0.9, 1]), ("adam", [1e-3, 0.9, 0.999, 1e-8])):
+                def epochs(mod):
+                    params = p.copy()
+                    state = np.zeros((1 if solver == "sgd" else 2, p.size), dtype)
+                    step = 0
+                    for _ in range(2):
+                        _, step = mod.epoch(X, Y, sw, order, 64, params, lay, act,
+                                            HEADS["softmax"], 1e-3, SOLVERS[solver],
+                                            np.array(hyper, float), state, step, 1, 1)
+                    return params
+                assert _pair_rel_err(epochs) <= 10 * tol, (where, solver)
+
+
+def _check_threads_do_not_change_results():
+    # bit-identical for 1 and 2 threads at this level (chunks cut by N alone)
+    import mlnn
+    rng = np.random.RandomState(1)
+    for sizes, n in (([2, 64, 2], 3000), ([30, 200, 4], 700)):
+        X = rng.randn(n, sizes[0])
+        y = rng.randint(0, sizes[-1], n)
+        out = []
+        for n_threads in (1, 2):
+            nn = mlnn.neural_net(sizes, n_threads=n_threads, random_state=0)
+            weights = nn.train(X, y, 0.01, 1e-4, num_pass=20, print_loss=False)
+            out.append((weights, nn.predict_proba(X)))
+        for k in out[0][0]:
+            np.testing.assert_array_equal(out[0][0][k], out[1][0][k])
+        np.testing.assert_array_equal(out[0][1], out[1][1])
+
+
+def level_checks(level):
+    """Everything this file checks, at the level MLNN_CPU_LEVEL selected."""
+    from mlnn import _kernels
+    levels = _kernels.cpu_levels()
+    assert levels["selected"] == level and levels["requested"] == level, levels
+    assert _kernels.cpu_path().startswith(level + " ")
+    for test in (test_tanh_special_values, test_tanh_and_exp_accuracy_over_the_whole_range,
+                 test_tanh_does_not_depend_on_the_position_in_the_array,
+                 test_tanh_float32_is_correctly_rounded_or_close, test_exp_limits,
+                 test_tanh_writes_in_place_and_checks_shapes, test_sigmoid_special_values):
+        test()
+    for sign in (1.0, -1.0):
+        test_tanh_tiny_and_subnormal_values(sign)
+    _check_compiled_matches_reference()
+    _check_threads_do_not_change_results()
+
+
+LEVEL_CHECK = """
+import sys
 import test_fastmath
-assert _kernels.cpu_path() == "baseline (sse2)", _kernels.cpu_path()
-test_fastmath.check_accuracy()
-rng = np.random.RandomState(0)
-for sizes in ([2, 4, 4, 2], [3, 7, 5], [5, 40, 40, 3]):
-    lay = _core.layout(sizes)
-    n_params = sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:]))
-    p = rng.randn(n_params) * 0.5
-    X = rng.randn(301, sizes[0]); y = rng.randint(0, sizes[-1], 301).astype(np.int64)
-    g = [np.empty(n_params) for _ in range(2)]
-    for mod, out in zip((_kernels, _reference), g):
-        mod.gradients(X, y, p, lay, 0, 0.01, out, 2, 1)
-    assert np.abs(g[0] - g[1]).max() <= 1e-10 * np.abs(g[1]).max(), sizes
-print("baseline ok")
+test_fastmath.level_checks(sys.argv[1])
+print("level ok")
 """
 
 
-def test_baseline_cpu_path_matches_numpy():
-    # the tests' directory on the path: the script reuses check_accuracy()
+def _run_at_level(level, script, *args, **env):
+    # the tests' directory on the path: the script imports this module
     here = os.path.dirname(os.path.abspath(__file__))
     path = os.pathsep.join(p for p in (here, os.environ.get("PYTHONPATH")) if p)
-    env = dict(os.environ, MLNN_CPU_PATH="baseline", PYTHONPATH=path)
-    out = subprocess.run([sys.executable, "-c", BASELINE_CHECK], env=env,
-                         capture_output=True, text=True, timeout=300)
+    env = dict({k: v for k, v in os.environ.items() if k != "MLNN_CPU_PATH"},
+               PYTHONPATH=path, MLNN_CPU_LEVEL=level, **env)
+    return subprocess.run([sys.executable, "-c", script, *args], env=env,
+                          capture_output=True, text=True, timeout=300)
+
+
+@pytest.mark.parametrize("level", LEVELS)
+def test_kernels_at_every_level(level):
+    from mlnn import _kernels
+    levels = _kernels.cpu_levels()
+    if level not in levels["compiled"]:
+        pytest.skip(f"the {level} level is not compiled in this build")
+    if level not in levels["supported"]:
+        pytest.skip(f"this CPU lacks the {level} level "
+                    f"({levels['isa'][level]})")
+    out = _run_at_level(level, LEVEL_CHECK, level)
     assert out.returncode == 0, out.stderr
-    assert "baseline ok" in out.stdout
+    assert "level ok" in out.stdout
+
+
+LEVEL_CHOICE = """
+import json, warnings
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always")
+    from mlnn import _kernels
+print(json.dumps(dict(_kernels.cpu_levels(), blas_min_side=_kernels.blas_min_side(),
+                      warnings=[str(w.message) for w in caught])))
+"""
+
+
+def test_cpu_level_choice_follows_mlnn_cpu_level():
+    import json
+    from mlnn import _kernels
+    here = _kernels.cpu_levels()
+    supported = here["supported"]
+    assert here["selected"] == supported[-1]             # the highest, unless capped
+    assert supported == here["compiled"][:len(supported)] and supported[0] == "baseline"
+    # (test_kernels_at_every_level checks each supported level by its name)
+    for request, want in [("baseline", "baseline"), ("avx512", None),
+                          ("AVX512", supported[-1]), ("", supported[-1])]:
+        got = json.loads(_run_at_level(request, LEVEL_CHOICE).stdout)
+        if want is None:  # a cap: the request, or the highest level below it
+            want = max((lv for lv in supported if LEVELS.index(lv) <= LEVELS.index(request)),
+                       key=LEVELS.index)
+        assert got["selected"] == want, (request, got)
+        known = request in LEVELS
+        assert got["requested"] == (request or None) and got["requested_known"] == known
+        # an unknown value is ignored with a warning, never a crash
+        assert len(got["warnings"]) == (0 if known or not request else 1), got
+        # the BLAS rule follows the CPU, not the level (see test_core)
+        assert got["blas_min_side"] == _kernels.blas_min_side()
+    # MLNN_CPU_PATH=baseline, the older spelling, still caps at baseline
+    got = _run_at_level("", LEVEL_CHOICE, MLNN_CPU_PATH="baseline").stdout
+    assert json.loads(got)["selected"] == "baseline"
