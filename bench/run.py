@@ -6,7 +6,8 @@
 Workloads (fixed seeds, float64 unless said):
 
     W1  notebook  [2,4,4,2] on make_moons(300, noise=0.22), reg 1e-3, eps 1e-4, 25000 passes
-    W2  wide      [2,64,64,2] on make_moons(10000, noise=0.22), 200 passes
+                  (float64, then float32)
+    W2  wide      [2,64,64,2] on make_moons(10000, noise=0.22), 200 passes (float64, float32)
     W3  image     [784,128,128,10] on 10000 synthetic samples, 20 passes, float64 and float32
     W4  grid      predict on the visualize_preds grid (step 0.005, 0.7 padding) with W1's net
     W5  many      64 W1 trainings of 2000 passes, serially and from 2 Python threads
@@ -424,6 +425,8 @@ class Bench:
         sizes = [2, 4, 4, 2]
         mlnn = self.train_workload("W1", sizes, X, y, REG, EPS, cfg)
         self.w1_weights = mlnn.weights()
+        # float32 rows: the same workload in single precision (no target)
+        self.train_workload("W1 float32", sizes, X.astype(np.float32), y, REG, EPS, cfg)
         # accuracy: the full run once on each backend, from the same init
         n = cfg["acc_passes"]
         init = init_weights(sizes)
@@ -446,6 +449,8 @@ class Bench:
     def w2(self):
         X, y = moons(10000)
         self.train_workload("W2", [2, 64, 64, 2], X, y, REG, 1e-5, self.cfg["W2"])
+        self.train_workload("W2 float32", [2, 64, 64, 2], X.astype(np.float32), y, REG,
+                            1e-5, self.cfg["W2"])
 
     def w3(self):
         X, y = synthetic_images()
