@@ -8,9 +8,11 @@ Every ``def`` here has a pure-NumPy twin with the same name and arguments in
 Design note
 -----------
 Parameters.  All weights and biases live in one flat, C-contiguous vector
-``params`` laid out as ``[W1, b1, W2, b2, ...]``.  ``W_l`` is row-major
-``(n_in, n_out)`` at ``w_off[l]`` and ``b_l`` is ``(n_out,)`` at ``b_off[l]``
-(``lay``, built by ``mlnn._core.layout``, holds sizes and offsets).
+``params`` laid out as ``[W1, ..., WL, b1, ..., bL]`` (scikit-learn's packing
+order, so L-BFGS sees the same vector; the weights are the prefix that the
+L2 penalty covers).  ``W_l`` is row-major ``(n_in, n_out)`` at ``w_off[l]``
+and ``b_l`` is ``(n_out,)`` at ``b_off[l]``
+(``lay``, built by ``mlnn._spec.layout``, holds sizes and offsets).
 Gradients use the same layout, so the update is one loop over a vector and
 the Python layer hands out numpy views W1, b1, ... into the vector.
 
@@ -56,6 +58,15 @@ workloads and safe in a forked child whose parent used GNU OpenMP.
 
 Long sums (dot products over samples, chunk reductions, the loss) are
 accumulated in double, also for float32 models.
+
+The estimators' path.  ``epoch`` runs every mini-batch of an epoch in one
+call: each batch's rows are taken by the epoch's permutation (``order``),
+cut into chunks by the batch size alone, passed forward and backward with the
+output head's error ``(act - Y) * sample_weight``, their gradient sums added
+in chunk order, and then the SGD or Adam step (C ops) updates params and the
+optimizer state in place.  ``loss_grad`` is the same for all rows at once,
+for L-BFGS.  A first layer that calls BLAS reads the batch's rows
+sample-major as they are (no transpose).
 
 Arguments are marked IN / OUT in each entry point's docstring.
 """
@@ -894,7 +905,7 @@ def _check_call(X, y, params, lay, n_threads, grads=None):
     if n_threads < 1:
         raise ValueError(f"n_threads must be >= 1, got {n_threads}")
     if n_layers < 1 or lay.shape[0] != 4 * n_layers + 2:
-        raise ValueError("lay must come from mlnn._core.layout")
+        raise ValueError("lay must come from mlnn._spec.layout")
     if X.shape[1] != lay[0]:
         raise ValueError(f"X must have {lay[0]} columns, got {X.shape[1]}")
     if params.shape[0] != lay[3 * n_layers] + lay[n_layers]:
