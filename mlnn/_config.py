@@ -94,15 +94,10 @@ def _config_info():
         "compiled": [], "supported": [], "selected": None, "requested": None,
         "requested_known": False}
 
-    # The automatic choice (n_threads=None) for a small and a large pass.
+    # The automatic choice (n_threads=None) for a pass of PARALLEL_WORK.
     # Asking must not count as having run a team (that flag keeps forked
-    # children serial), so the flag is restored afterwards.
-    team_used = _threads._state["team_used"]
-    try:
-        auto_small = _threads.effective_n_threads(None, work=_threads.SERIAL_WORK - 1)
-        auto_large = _threads.effective_n_threads(None, work=_threads.SERIAL_WORK)
-    finally:
-        _threads._state["team_used"] = team_used
+    # children serial), so nothing here calls note_team.
+    auto_large = _threads.effective_n_threads(None)
 
     return {
         "version": __version__,
@@ -114,8 +109,9 @@ def _config_info():
         "openmp_runtime": _openmp_runtime(pools) if openmp else None,
         "max_threads": _threads.max_threads(),
         "cpu_count": _threads.cpu_count(),
-        "serial_work": _threads.SERIAL_WORK,
-        "auto_threads_small": auto_small,
+        # automatic threads: every one (auto_threads_large) from parallel_work
+        # multiply-adds per pass on; below, measured per network shape
+        "parallel_work": _threads.PARALLEL_WORK,
         "auto_threads_large": auto_large,
         # CPU levels of the C ops, by name ("baseline", "avx2", "avx512")
         "cpu_levels_compiled": levels["compiled"],
@@ -181,8 +177,9 @@ def _format(info):
         rows.append(("OpenMP", f"no ({why}; kernels run single-threaded)"))
     rows.append(("max threads", f"{info['max_threads']} (CPUs available: {info['cpu_count']})"))
     rows.append(("automatic threads",
-                 f"{info['auto_threads_large']} per pass of >= {info['serial_work']:,} "
-                 f"multiply-adds, {info['auto_threads_small']} below"))
+                 f"{info['auto_threads_large']} per pass of >= {info['parallel_work']:,} "
+                 f"multiply-adds; below, 1 unless a team measured on the network "
+                 f"is faster"))
     rows.append(("CPU levels built", ", ".join(info["cpu_paths_compiled"]) or "n/a"))
     rows.append(("CPU supports", ", ".join(info["cpu_levels_supported"]) or "n/a"))
     rows.append(("CPU level selected", _describe_level_choice(info)))

@@ -37,6 +37,13 @@ CHUNK_ROWS = 256
 MAX_CHUNKS = 64
 MAX_SCRATCH = 2**21  # elements of per-chunk gradient slots in total (16 MB in float64)
 
+# Tries of each side when a network shape's team timing is measured
+# (Model._measure_team); the first warms caches and the thread pool.
+TEAM_TIMING_TRIES = 3
+TEAM_TIMING_PASSES = 2   # passes per try, for the kind "train"
+# (kind, sizes, activation, head, dtype, threads) -> that timing, per process
+_team_timings = {}
+
 # Sparse X is predicted in dense blocks of this many rows.
 SPARSE_PREDICT_ROWS = 4096
 
@@ -196,16 +203,77 @@ class Model:
             b[...] = 0
 
     # -- kernels -------------------------------------------------------------
-    def n_threads_for(self, n_samples):
+    def n_threads_for(self, n_samples, kind="train"):
         """Threads for a kernel call on n_samples rows.
 
-        Never more than the chunks the samples are cut into (training) or the
-        blocks of the kernels' BLOCK_ROWS rows (predict, loss): an idle thread
-        only adds a wake-up.
+        kind: "train" (gradients, loss_grad, epoch, train: forward and
+        backward) or "forward" (predict, loss, forward).  Never more than
+        the chunks the samples are cut into: an idle thread only adds a
+        wake-up.  An automatic count (n_threads=None) below PARALLEL_WORK
+        comes from mlnn._threads.choose with this shape's measured timings.
         """
-        n = _threads.effective_n_threads(
-            self.n_threads, work=n_samples * macs_per_sample(self.sizes))
-        return max(1, min(n, n_chunks(n_samples, self.sizes)))
+        chunks = n_chunks(n_samples, self.sizes)
+        n = max(1, min(_threads.effective_n_threads(self.n_threads), chunks))
+        if (n > 1 and self.n_threads is None and self.kernels is not _reference
+                and n_samples * macs_per_sample(self.sizes) < _threads.PARALLEL_WORK):
+            per_row, overhead = self._team_timing(kind, n)
+            n = _threads.choose(n, chunks, per_row * n_samples, overhead)
+        return _threads.note_team(n)
+
+    def _team_timing(self, kind, n_team):
+        """(seconds per row on one thread, team overhead in seconds) of this
+        network shape and kernel kind with n_team threads: measured on the
+        first call that needs them, then kept for the process."""
+        key = (kind, tuple(self.sizes), self.activation, self.head,
+               np.dtype(self.dtype).str, n_team)
+        timing = _team_timings.get(key)
+        if timing is None:
+            timing = _team_timings[key] = self._measure_team(kind, n_team)
+        return timing
+
+    def _measure_team(self, kind, n_team):
+        # One chunk of rows per thread, the call's own kind of kernel on this
+        # model's weights, alternately on one thread and on the team; the
+        # fastest of a few tries of each (the least disturbed by the rest of
+        # the machine).  The rows come from a fixed seed; the outputs are
+        # scratch.  Returns per-pass figures.
+        rows = n_team * CHUNK_ROWS
+        chunks = n_chunks(rows, self.sizes)
+        n_team = min(n_team, chunks)
+        X = np.random.RandomState(0).standard_normal((rows, self.sizes[0])).astype(self.dtype)
+        activation = ACTIVATIONS[self.activation]
+        passes = 1
+        if kind == "train":
+            # several passes in one call, on a copy of the weights: the
+            # per-pass time without the per-call cost, as train() runs them
+            passes = TEAM_TIMING_PASSES
+            y = np.arange(rows, dtype=np.int64) % self.sizes[-1]
+            params = self.params.copy()
+            grads = np.empty_like(params)
+            ws = self.kernels.workspace(rows, self.lay, chunks, self.dtype)
+
+            def call(t):
+                self.kernels.train(X, y, params, self.lay, activation, 0.0, 0.0, passes,
+                                   grads, chunks, t, ws)
+        else:
+            proba = np.empty((rows, self.sizes[-1]), dtype=self.dtype)
+
+            def call(t):
+                self.kernels.predict_proba(X, self.params, self.lay, activation, proba, t,
+                                           HEADS[self.head])
+        best = {1: np.inf, n_team: np.inf}
+        _threads.note_team(n_team)
+        with self.blas_guard(rows):
+            for i in range(TEAM_TIMING_TRIES):
+                for t in best:
+                    t0 = time.perf_counter()
+                    call(t)
+                    best[t] = min(best[t], (time.perf_counter() - t0) / passes)
+                if i >= 1 and best[n_team] >= best[1]:
+                    break  # warm, and still no faster: the other CPUs are busy
+        serial = best[1]
+        share = serial * -(-chunks // n_team) / chunks
+        return serial / rows, max(0.0, best[n_team] - share)
 
     def blas_guard(self, n_samples):
         """Limit BLAS to one thread while kernels that may call it run.
@@ -234,7 +302,8 @@ class Model:
         acts = np.empty(total, dtype=self.dtype)
         with self.blas_guard(n):
             self.kernels.forward(X, self.params, self.lay, ACTIVATIONS[self.activation],
-                                 pre_acts, acts, self.n_threads_for(n), HEADS[self.head])
+                                 pre_acts, acts, self.n_threads_for(n, "forward"),
+                                 HEADS[self.head])
         bounds = np.concatenate([[0], np.cumsum(self.sizes[1:])]) * n
         split = [(bounds[l], bounds[l + 1], w) for l, w in enumerate(self.sizes[1:])]
         return ([pre_acts[a:b].reshape(n, w) for a, b, w in split],
@@ -254,7 +323,7 @@ class Model:
         with self.blas_guard(X.shape[0]):
             n_bad = self.kernels.predict_proba(X, self.params, self.lay,
                                                ACTIVATIONS[self.activation], proba,
-                                               self.n_threads_for(X.shape[0]),
+                                               self.n_threads_for(X.shape[0], "forward"),
                                                HEADS[self.head])
         if n_bad:
             raise NonFiniteInputError(f"X must hold finite values, found {n_bad} NaN or inf")
@@ -267,7 +336,7 @@ class Model:
         with self.blas_guard(X.shape[0]):
             n_bad = self.kernels.predict(X, self.params, self.lay,
                                          ACTIVATIONS[self.activation], labels,
-                                         self.n_threads_for(X.shape[0]))
+                                         self.n_threads_for(X.shape[0], "forward"))
         if n_bad:
             raise NonFiniteInputError(f"X must hold finite values, found {n_bad} NaN or inf")
         if labels.size and labels.min() < 0:
@@ -282,7 +351,7 @@ class Model:
         with self.blas_guard(X.shape[0]):
             return self.kernels.loss(X, y, self.params, self.lay,
                                      ACTIVATIONS[self.activation], reg_lambda,
-                                     self.n_threads_for(X.shape[0]), labels)
+                                     self.n_threads_for(X.shape[0], "forward"), labels)
 
     def gradients(self, X, y, reg_lambda, grads=None):
         """Gradient of n_samples * loss, params layout; (grads, n_bad)."""

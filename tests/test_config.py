@@ -41,7 +41,7 @@ def test_config_info_matches_the_running_build():
     assert info["compiled"] is _backend.COMPILED
     assert info["backend"] == ("cython" if _backend.COMPILED else "numpy")
     assert info["max_threads"] == _threads.max_threads()
-    assert info["auto_threads_small"] == 1
+    assert info["parallel_work"] == _threads.PARALLEL_WORK
     assert info["auto_threads_large"] == _threads.max_threads()
     assert info["numpy"] == np.__version__
     assert info["scipy"] == scipy.__version__
