@@ -1,7 +1,8 @@
 #!/usr/bin/env python
-"""Time mlnn against NumPy, scikit-learn, PyTorch and JAX (issue #3).
+"""Time mlnn against NumPy, scikit-learn, PyTorch and JAX (issues #3, #14).
 
-    python bench/run.py [--quick] [--workload W1,W2,...] [--threads N] [--out NAME]
+    python bench/run.py [--quick] [--workload W1,W2,...] [--threads N]
+                        [--cpu-level baseline|avx2|avx512] [--out NAME]
 
 Workloads (fixed seeds, float64 unless said):
 
@@ -26,6 +27,36 @@ median and the min-max.  Slow peers time a fixed fraction of the passes and
 are scaled to the full count (the table says so).  Writes
 bench/results/<name>.json and .md, and bench/results/time_vs_n.png and
 time_vs_width.png.  See bench/README.md for what each column means.
+
+Targets (issue #14), each reported with the median ratio, its min-max range
+and met yes/no:
+
+    W1          >=30x the NumPy reference and >=5x JAX jit (compile excluded)
+    W2          >=5x the NumPy reference and >=2x JAX jit
+    W3 f64/f32  at least as fast as the fastest peer (scikit-learn, PyTorch,
+                JAX jit compile excluded, NumPy reference), and >=80% of the
+                gemm roofline: mlnn's GFLOP/s at auto threads over numpy's
+                dgemm (sgemm for float32) GFLOP/s at that same thread count,
+                measured in the same run
+    W4          >=3x the fastest peer
+    W5          2 Python threads <=0.6x the serial wall time
+    E1-E3       mlnn >=3x scikit-learn and >=3x PyTorch, 1 thread each and
+                auto threads each, at every CPU level; E4 (L-BFGS, earlier
+                issue): mlnn's whole fit <=0.5x scikit-learn's
+    threads     auto threads <=1.05x the 1-thread time: W1, W2, W3 f64/f32,
+                W4, E1-E4
+    accuracy    W1's final weights, cython vs numpy, match to <=1e-9
+
+--cpu-level caps mlnn's kernels (it sets MLNN_CPU_LEVEL before mlnn is
+imported); the header of the results names the requested cap and the level
+selected, and the E target rows say "at the <level> level".  The E targets
+hold at every level, so check them with one run per level:
+
+    for l in baseline avx2 avx512; do
+        python bench/run.py --workload E --cpu-level $l --out e_$l
+    done
+
+(a level the CPU lacks falls back to the best it has: the header says so).
 """
 
 import argparse
@@ -35,6 +66,7 @@ import sys
 
 E_PARTS = ["E1", "E2", "E3", "E4"]
 WORKLOADS = ["W1", "W2", "W3", "W4", "W5", *E_PARTS, "plots"]   # the order they run in
+CPU_LEVELS = ["baseline", "avx2", "avx512"]
 
 
 def parse_args(argv=None):
@@ -46,6 +78,10 @@ def parse_args(argv=None):
                         "(E = E1,E2,E3,E4; each can be named alone)")
     p.add_argument("--threads", type=int, default=None,
                    help="the 'all threads' count (default: every CPU this process may use)")
+    p.add_argument("--cpu-level", choices=CPU_LEVELS, default=None,
+                   help="cap mlnn's kernels at this CPU level (sets MLNN_CPU_LEVEL before "
+                        "mlnn is imported; default: the environment's MLNN_CPU_LEVEL, if "
+                        "any, else the best level this CPU has)")
     p.add_argument("--out", default=None,
                    help="result name: bench/results/NAME.json/.md "
                         "(default 'latest', or 'quick' with --quick)")
@@ -71,6 +107,14 @@ ARGS = parse_args() if __name__ == "__main__" else None
 # of NumPy.  (Tests and CI never touch them.)
 REMOVED_ENV = {var: os.environ.pop(var) for var in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
                if ARGS is not None and var in os.environ}
+# mlnn reads MLNN_CPU_LEVEL once, when its kernels load: set it before any
+# import of mlnn (peers imports it below).  Where it came from is recorded.
+CPU_LEVEL_SOURCE = None
+if ARGS is not None and ARGS.cpu_level is not None:
+    os.environ["MLNN_CPU_LEVEL"] = ARGS.cpu_level
+    CPU_LEVEL_SOURCE = "--cpu-level"
+elif ARGS is not None and os.environ.get("MLNN_CPU_LEVEL"):
+    CPU_LEVEL_SOURCE = "environment"
 if ARGS is not None and ARGS.threads is not None:
     # must happen before NumPy, torch and the OpenMP runtime load
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
@@ -455,8 +499,15 @@ class Bench:
     def w3(self):
         X, y = synthetic_images()
         for dt, tag in ((np.float64, "W3 float64"), (np.float32, "W3 float32")):
-            self.train_workload(tag, [784, 128, 128, 10], X.astype(dt), y, REG, 1e-6,
-                                self.cfg["W3"])
+            mlnn = self.train_workload(tag, [784, 128, 128, 10], X.astype(dt), y, REG, 1e-6,
+                                       self.cfg["W3"])
+            # W3's roofline target compares with gemm at mlnn's own thread count;
+            # the run's roofline has 1 and all threads, measure any other count now
+            roof = self.extra.setdefault("roofline", {})
+            key = f"{'d' if dt == np.float64 else 's'}gemm_{mlnn.threads_used}t"
+            if key not in roof:
+                roof[key] = gemm_gflops(dt, mlnn.threads_used)
+                log(f"    roofline {key}: {roof[key]:.1f} GFLOP/s")
 
     def w4(self):
         cfg = self.cfg["W4"]
@@ -851,7 +902,15 @@ class Bench:
     # -- targets ----------------------------------------------------------------------
 
     def targets(self):
+        """Issue #14's targets (and E4's L-BFGS ones from an earlier issue).
+
+        Each: the median ratio, its range from the extremes of the two rows'
+        repetitions (slowest/fastest combinations), and whether the median
+        meets it.  ``implementation`` is the row the target is shown on.
+        """
         med = {(r["workload"], r["implementation"]): r for r in self.rows}
+        roof = self.extra.get("roofline", {})
+        level = _cpu_levels().get("selected") or "unknown"
         out = []
 
         def ratio(w, slow, fast=MLNN):
@@ -860,7 +919,7 @@ class Bench:
                     med[(w, slow)], med[(w, fast)]
             return None, None, None
 
-        def add(w, row_label, what, r, op, thr, slow=None, fast=None):
+        def add(w, row_label, what, r, op, thr, slow=None, fast=None, **extra):
             if r is None:
                 return
             lo = hi = None
@@ -869,23 +928,65 @@ class Bench:
                 lo, hi = slow["min_s"] / fast["max_s"], slow["max_s"] / fast["min_s"]
             met = r >= thr if op == ">=" else r <= thr
             t = dict(workload=w, implementation=row_label, target=what, ratio=r,
-                     ratio_min=lo, ratio_max=hi, met=bool(met))
+                     ratio_min=lo, ratio_max=hi, met=bool(met), threshold=thr, op=op,
+                     **extra)
             out.append(t)
 
-        for w, slow, thr in (("W1", NUMPY, 30), ("W1", JAX, 2), ("W2", NUMPY, 5),
-                             ("W2", TORCH, 2), ("W3 float64", NUMPY, 1.5),
-                             ("W3 float32", NUMPY, 1.5), ("W4", NUMPY, 20)):
-            r, s, f = ratio(w, slow)
-            add(w, slow, f"mlnn ≥{thr}× faster", r, ">=", thr, s, f)
-        r, s, f = ratio("W2", MLNN_1)
-        add("W2", MLNN_1, "auto threads ≥1.6× faster than 1 thread", r, ">=", 1.6, s, f)
-        r, s, f = ratio("W1", MLNN_1)
-        # "never slower": same code path when auto picks 1 thread, so allow 5% noise
-        add("W1", MLNN_1, "auto threads not slower than 1 thread (5% noise band)",
-            r, ">=", 0.95, s, f)
+        def fastest_peer(w, peers_):
+            """The peer row with the smallest median in workload w (None if none ran)."""
+            rows = [med[(w, p)] for p in peers_ if (w, p) in med]
+            return min(rows, key=lambda r: r["median_s"]) if rows else None
+
+        def thread_target(w):
+            # auto threads at most 5% slower than 1 thread: auto / 1-thread <= 1.05
+            r, s, f = ratio(w, MLNN, MLNN_1)
+            add(w, MLNN, "auto threads ≤1.05× the 1-thread time", r, "<=", 1.05, s, f)
+            return r
+
+        # W1, W2: against the NumPy reference and JAX jit (compile excluded)
+        for w, thr_np, thr_jax in (("W1", 30, 5), ("W2", 5, 2)):
+            for slow, thr in ((NUMPY, thr_np), (JAX, thr_jax)):
+                r, s, f = ratio(w, slow)
+                add(w, slow, f"mlnn ≥{thr}× faster", r, ">=", thr, s, f)
+        # W3: at least as fast as the fastest peer, and >=80% of the gemm roofline
+        # at mlnn's own (auto) thread count, same dtype
+        for w, gemm in (("W3 float64", "dgemm"), ("W3 float32", "sgemm")):
+            p = fastest_peer(w, (SKLEARN, TORCH, JAX, NUMPY))
+            if p is not None:
+                r, s, f = ratio(w, p["implementation"])
+                add(w, p["implementation"],
+                    "mlnn at least as fast as the fastest peer", r, ">=", 1.0, s, f,
+                    fastest_peer=p["implementation"])
+            m = med.get((w, MLNN))
+            if m is not None and "gflops" in m:
+                t = m.get("threads")
+                key = f"{gemm}_{t}t"
+                if key in roof:
+                    g = roof[key]
+                    flops = m["gflops"] * m["median_s"]           # GFLOP of the workload
+                    add(w, MLNN, f"≥80% of the {gemm} roofline at {t} thread(s) "
+                        f"(mlnn {m['gflops']:.1f} / {gemm} {g:.1f} GFLOP/s)",
+                        m["gflops"] / g, ">=", 0.8, roofline_key=key, roofline_gflops=g)
+                    out[-1]["ratio_min"] = flops / m["max_s"] / g
+                    out[-1]["ratio_max"] = flops / m["min_s"] / g
+        # W4: >=3x the fastest peer
+        p = fastest_peer("W4", (NUMPY, SKLEARN, TORCH, JAX))
+        if p is not None:
+            r, s, f = ratio("W4", p["implementation"])
+            add("W4", p["implementation"], "mlnn ≥3× faster than the fastest peer", r, ">=",
+                3, s, f, fastest_peer=p["implementation"])
+        # W5: is the GIL released?
         serial, par = "mlnn, serial (1 Python thread)", "mlnn, 2 Python threads"
         r, s, f = ratio("W5", par, serial)
         add("W5", par, "2 Python threads ≤0.6× serial wall time", r, "<=", 0.6, s, f)
+        # threads: auto never more than 5% slower than 1 thread
+        for w in ("W1", "W2", "W3 float64", "W3 float32", "W4"):
+            thread_target(w)
+        # extra, not in issue 14 (an earlier target): W2 gains from threads
+        r, s, f = ratio("W2", MLNN_1)
+        add("W2", MLNN_1, "auto threads ≥1.6× faster than 1 thread (extra, not in issue 14)",
+            r, ">=", 1.6, s, f)
+        # E: the estimators against scikit-learn and PyTorch, at this run's CPU level
         for w in E_PARTS:
             lbfgs = w == "E4"
             for peer in (*SK_NAME.values(), "PyTorch eager"):
@@ -894,13 +995,13 @@ class Bench:
                     if lbfgs:
                         # mlnn's whole fit at most half the peer's: mlnn / peer <= 0.5
                         r, s, f = ratio(w, fast, slow)
-                        add(w, slow, f"mlnn ≤0.5× the time ({th} each)", r, "<=", 0.5, s, f)
+                        add(w, slow, f"mlnn ≤0.5× the time ({th} each) at the {level} level",
+                            r, "<=", 0.5, s, f, cpu_level=level)
                     else:
                         r, s, f = ratio(w, slow, fast)
-                        add(w, slow, f"mlnn ≥3× faster ({th} each)", r, ">=", 3, s, f)
-            r, s, f = ratio(w, MLNN, MLNN_1)
-            add(w, MLNN, "auto threads ≤1.05× the 1-thread time", r, "<=", 1.05, s, f)
-            if r is not None:
+                        add(w, slow, f"mlnn ≥3× faster ({th} each) at the {level} level",
+                            r, ">=", 3, s, f, cpu_level=level)
+            if thread_target(w) is not None:
                 out[-1]["paired"] = self.checks["E"][w]["auto_over_1_thread_paired"]
         acc = self.checks.get("accuracy")
         if acc:
@@ -932,6 +1033,7 @@ class Bench:
             path = _kernels.cpu_path()
         except Exception:  # noqa: BLE001 - informational only
             path = None
+        levels = _cpu_levels()
         from threadpoolctl import threadpool_info
         blas = [dict(library=i.get("internal_api"), version=i.get("version"),
                      kernel=i.get("architecture"), file=os.path.basename(i.get("filepath", "")))
@@ -939,12 +1041,18 @@ class Bench:
         return dict(host=platform.node(), cpu=cpu, cpus=_threads.cpu_count(),
                     all_threads=self.all_threads, python=platform.python_version(),
                     versions=peers.versions(), mlnn_cpu_path=path, blas=blas,
+                    # the level mlnn's kernels run at, and the cap asked for
+                    # (MLNN_CPU_LEVEL, set by --cpu-level or found in the environment)
+                    mlnn_cpu_levels=levels, mlnn_cpu_level=levels.get("selected"),
+                    mlnn_cpu_level_requested=os.environ.get("MLNN_CPU_LEVEL"),
+                    mlnn_cpu_level_source=CPU_LEVEL_SOURCE,
                     removed_env=REMOVED_ENV,
                     git_commit=commit, mlnn_dirty=dirty,
                     # thread settings change multi-threaded timings a lot on a busy machine
                     env={k: os.environ.get(k) for k in (
                         "OMP_NUM_THREADS", "OMP_WAIT_POLICY", "GOMP_SPINCOUNT",
-                        "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "XLA_FLAGS")})
+                        "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "XLA_FLAGS",
+                        "MLNN_CPU_LEVEL")})
 
     def write(self, name, started, wall):
         self.finish_ratios()
@@ -962,8 +1070,10 @@ class Bench:
         return md
 
     def markdown(self, d):
-        tgt = {(t["workload"], t["implementation"]): t for t in d["targets"]
-               if "ratio_min" in t}
+        tgt = {}     # (workload, row) -> the targets shown on that row
+        for t in d["targets"]:
+            if "ratio_min" in t:
+                tgt.setdefault((t["workload"], t["implementation"]), []).append(t)
         m = d["machine"]
         lines = [
             f"Run `{d['name']}` ({'--quick' if d['quick'] else 'full'}), {d['date']}, "
@@ -972,7 +1082,9 @@ class Bench:
             f"load average {d['loadavg_start'][0]:.1f} at start, "
             f"{d['loadavg_end'][0]:.1f} at end; whole run {d['wall_s']:.0f} s.",
             "",
-            f"mlnn CPU level: {m.get('mlnn_cpu_path')}. BLAS: " + "; ".join(
+            f"mlnn CPU level: **{m.get('mlnn_cpu_level')}** "
+            f"({(m.get('mlnn_cpu_levels') or {}).get('isa', {}).get(m.get('mlnn_cpu_level'))}"
+            f"; {_level_request(m)}). BLAS: " + "; ".join(
                 f"{b['library']} {b['version']} ({b['kernel']} kernels, {b['file']})"
                 for b in m.get("blas", [])) + ". Removed from this process's environment "
             "before NumPy loaded: " + (", ".join(f"{k}={v}" for k, v in
@@ -996,11 +1108,9 @@ class Bench:
                     foot.append(str(notes.index(r[key]) + 1))
             if foot:
                 label += " [" + ",".join(foot) + "]"
-            t = tgt.get((r["workload"], r["implementation"]))
-            target = met = ""
-            if t:
-                target = t["target"]
-                met = "yes" if t["met"] else "**no**"
+            ts = tgt.get((r["workload"], r["implementation"]), [])
+            target = "; ".join(t["target"] for t in ts)
+            met = "; ".join("yes" if t["met"] else "**no**" for t in ts)
             ratio = r.get("ratio_vs_mlnn")
             ratio = "" if ratio is None else f"{ratio:.2f}×"
             gflops = "" if "gflops" not in r else f"{r['gflops']:.2f}"
@@ -1024,6 +1134,15 @@ class Bench:
                                    for k, v in roof.items()) + ".")
             lines.append("")
         if d["targets"]:
+            lines.append("Targets of issue 14 (E4's L-BFGS ones from an earlier issue). Ratio: "
+                         "for \"≥k× faster\" the other row's median time over mlnn's; for the "
+                         "≤ targets the first-named time over the second (W5: 2 Python threads "
+                         "/ serial, E4: mlnn / scikit-learn, threads: auto / 1 thread); for "
+                         "the roofline, mlnn's GFLOP/s over gemm's at the same thread count. "
+                         "Fastest peer: the smallest median of scikit-learn, PyTorch, JAX jit "
+                         "(compile excluded) and the NumPy reference. Range: from the extremes "
+                         "of the two rows' repetitions.")
+            lines.append("")
             lines.append("| target | ratio (median) | ratio range (min–max) | met? |")
             lines.append("|---|---:|---:|---|")
             for t in d["targets"]:
@@ -1031,7 +1150,9 @@ class Bench:
                        f"{t['ratio_min']:.2f}–{t['ratio_max']:.2f}")
                 val = (f"{t['ratio']:.2e}" if "≤1e-9" in t["target"]
                        else f"{t['ratio']:.2f}")
-                lines.append(f"| {t['workload']}: {t['target']} ({t['implementation']}) | "
+                row = (f"fastest peer: {t['implementation']}" if t.get("fastest_peer")
+                       else t["implementation"])
+                lines.append(f"| {t['workload']}: {t['target']} ({row}) | "
                              f"{val} | {rng} | {'yes' if t['met'] else '**no**'} |")
             lines.append("")
         c = d["checks"]
@@ -1108,6 +1229,30 @@ def _mlnn_threads(est, n_samples):
         return int(est._model.n_threads_for(n_samples))
     except Exception:  # noqa: BLE001 - informational only
         return None
+
+
+def _cpu_levels():
+    """mlnn._kernels.cpu_levels(): compiled, supported, selected, requested ({} if unknown)."""
+    try:
+        from mlnn import _kernels
+        return dict(_kernels.cpu_levels())
+    except Exception:  # noqa: BLE001 - informational only
+        return {}
+
+
+def _level_request(m):
+    """Words for the cap asked of mlnn's level: where it came from and what it gave."""
+    req, src = m.get("mlnn_cpu_level_requested"), m.get("mlnn_cpu_level_source")
+    if not req:
+        return "no cap requested: the best level this CPU supports"
+    levels = m.get("mlnn_cpu_levels") or {}
+    words = f"requested cap MLNN_CPU_LEVEL={req}" + (f" (from {src})" if src else "")
+    if levels and not levels.get("requested_known", True):
+        words += ", not a known level: ignored"
+    elif levels.get("selected") and levels["selected"] != req:
+        words += (f"; this CPU supports only {', '.join(levels.get('supported', []))}, "
+                  f"so {levels['selected']} runs")
+    return words
 
 
 def _blas_threads():
