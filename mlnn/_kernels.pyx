@@ -44,7 +44,8 @@ Threads and ownership.  Training cuts the samples into ``n_chunks`` contiguous
 chunks; the count depends only on N and the model size (``mlnn._core``), never
 on the thread count.  Each chunk owns one slot of the workspace:
 ``[grads | XT | acts | delta_a | delta_b | tmp]``, writes only there, and its
-rows are fixed for the whole call (XT is transposed once per call).  After the
+rows are fixed for the whole call (XT is transposed once per call, or not
+at all where the first layer calls BLAS and reads X's rows as they are).  After the
 chunks, the gradient slots are summed in chunk order for every parameter
 (parallel over parameters, not chunks), so results are bit-identical for any
 thread count or schedule and there is no ``+=`` into a shared array inside a
@@ -709,8 +710,9 @@ cdef void _backward_block(const floating *XT, const int64_t *y, const floating *
                           const int64_t *lay, int n_layers, int activation,
                           const floating *acts, floating *delta_a, floating *delta_b,
                           floating *tmp, floating *grads, Py_ssize_t m,
-                          Py_ssize_t ld) noexcept nogil:
-    # acts as left by _forward_block with logits_last.  Top down (the
+                          Py_ssize_t ld, bint x_rows=False) noexcept nogil:
+    # acts as left by _forward_block with logits_last (x_rows as there).
+    # Top down (the
     # notebook's delta4, delta3...):
     #   delta_L = softmax(logits) - onehot(y)          (n_out, m)
     #   dW_l = act_{l-1} delta_l^T,  db_l = sum over samples of delta_l
@@ -720,7 +722,7 @@ cdef void _backward_block(const floating *XT, const int64_t *y, const floating *
     cdef Py_ssize_t n_out = lay[n_layers]
     _softmax_delta(acts + ld * prefix[n_layers - 1], y, delta_a, tmp, n_out, m, ld)
     _backward_layers(XT, params, lay, n_layers, activation, acts, delta_a, delta_b, grads,
-                     m, ld)
+                     m, ld, x_rows)
 
 
 cdef void _backward_layers(const floating *XT, const floating *params, const int64_t *lay,
@@ -797,26 +799,38 @@ cdef inline Py_ssize_t _chunk_rows(WorkspacePlan *plan, Py_ssize_t n_samples,
     return min(plan.rows, n_samples - c * plan.rows)
 
 
-cdef inline void _chunk_load(const floating *X, Py_ssize_t n_in, floating *ws,
+cdef inline bint _chunk_x_rows(const int64_t *lay, WorkspacePlan *plan,
+                               Py_ssize_t n_samples, Py_ssize_t c) noexcept nogil:
+    # whether chunk c's first layer calls BLAS, which then reads the chunk's
+    # rows of X sample-major where they are: no transposed copy in its XT
+    return _use_blas(_chunk_rows(plan, n_samples, c), lay[0], lay[1])
+
+
+cdef inline void _chunk_load(const floating *X, const int64_t *lay, floating *ws,
                              WorkspacePlan *plan, Py_ssize_t n_samples,
                              Py_ssize_t c) noexcept nogil:
-    # X rows of chunk c (m, n_in) -> the chunk's XT (n_in, m), rows ld apart
+    # X rows of chunk c (m, n_in) -> the chunk's XT (n_in, m), rows ld apart,
+    # unless the first layer reads them as they are (_chunk_x_rows)
     cdef Py_ssize_t m = _chunk_rows(plan, n_samples, c)
-    _cols_in(X + c * plan.rows * n_in, ws + c * plan.stride + plan.xt_off, m, n_in, plan.ld)
+    if not _chunk_x_rows(lay, plan, n_samples, c):
+        _cols_in(X + c * plan.rows * lay[0], ws + c * plan.stride + plan.xt_off, m, lay[0],
+                 plan.ld)
 
 
-cdef inline void _chunk_gradient(const int64_t *y, const floating *params,
+cdef inline void _chunk_gradient(const floating *X, const int64_t *y, const floating *params,
                                  const int64_t *lay, int n_layers, int activation,
                                  floating *ws, WorkspacePlan *plan, Py_ssize_t n_samples,
                                  Py_ssize_t c) noexcept nogil:
     # forward + backward for chunk c; its gradient sums land in its own slot
     cdef Py_ssize_t m = _chunk_rows(plan, n_samples, c)
     cdef floating *slot = ws + c * plan.stride
-    _forward_block(slot + plan.xt_off, params, lay, n_layers, activation, HEAD_SOFTMAX,
-                   slot + plan.act_off, slot + plan.tmp_off, m, plan.ld, True)
-    _backward_block(slot + plan.xt_off, y + c * plan.rows, params, lay, n_layers,
+    cdef bint x_rows = _chunk_x_rows(lay, plan, n_samples, c)
+    cdef const floating *inp = (X + c * plan.rows * lay[0]) if x_rows else slot + plan.xt_off
+    _forward_block(inp, params, lay, n_layers, activation, HEAD_SOFTMAX,
+                   slot + plan.act_off, slot + plan.tmp_off, m, plan.ld, True, x_rows=x_rows)
+    _backward_block(inp, y + c * plan.rows, params, lay, n_layers,
                     activation, slot + plan.act_off, slot + plan.da_off, slot + plan.db_off,
-                    slot + plan.tmp_off, slot, m, plan.ld)
+                    slot + plan.tmp_off, slot, m, plan.ld, x_rows)
 
 
 cdef enum:
@@ -866,7 +880,8 @@ cdef inline void _update(floating *params, const floating *grads, double epsilon
         params[p] = params[p] - eps * grads[p]
 
 
-cdef Py_ssize_t _gradient_step(const int64_t *y, floating *params, const int64_t *lay,
+cdef Py_ssize_t _gradient_step(const floating *X, const int64_t *y, floating *params,
+                               const int64_t *lay,
                                int n_layers, int activation, floating *ws,
                                WorkspacePlan *plan, Py_ssize_t n_samples, floating *grads,
                                double reg_lambda, double epsilon, bint update,
@@ -880,10 +895,10 @@ cdef Py_ssize_t _gradient_step(const int64_t *y, floating *params, const int64_t
     cdef Py_ssize_t pstep = (n_params + n_pblocks - 1) // n_pblocks
     if n_threads == 1:
         for c in range(plan.n_chunks):
-            _chunk_gradient(y, params, lay, n_layers, activation, ws, plan, n_samples, c)
+            _chunk_gradient(X, y, params, lay, n_layers, activation, ws, plan, n_samples, c)
     else:
         for c in prange(plan.n_chunks, num_threads=n_threads, schedule='dynamic'):
-            _chunk_gradient(y, params, lay, n_layers, activation, ws, plan, n_samples, c)
+            _chunk_gradient(X, y, params, lay, n_layers, activation, ws, plan, n_samples, c)
     if n_pblocks == 1:
         bad = _reduce(ws, plan, params, grads, reg_lambda, epsilon, 0, n_params)
         if bad == 0 and update:
@@ -1008,12 +1023,12 @@ cdef tuple _run(const floating[:, ::1] X, const int64_t[::1] y, floating *params
     with nogil:
         if n_threads == 1:
             for c in range(plan.n_chunks):
-                _chunk_load(&X[0, 0], n_in, &ws[0], &plan, n_samples, c)
+                _chunk_load(&X[0, 0], &lay[0], &ws[0], &plan, n_samples, c)
         else:
             for c in prange(plan.n_chunks, num_threads=n_threads, schedule='static'):
-                _chunk_load(&X[0, 0], n_in, &ws[0], &plan, n_samples, c)
+                _chunk_load(&X[0, 0], &lay[0], &ws[0], &plan, n_samples, c)
         while done < num_pass:
-            bad = _gradient_step(&y[0], params_ptr, &lay[0], n_layers, activation,
+            bad = _gradient_step(&X[0, 0], &y[0], params_ptr, &lay[0], n_layers, activation,
                                  &ws[0], &plan, n_samples, &grads[0], reg_lambda, epsilon,
                                  update, n_threads)
             if bad:
