@@ -54,7 +54,7 @@ static inline double MLNN_NAME(expm1_poly)(double r)
     return MLNN_NAME(expm1_poly_w)(r, EXPM1_V);
 }
 
-/* x = n*ln2 + r: returns r and writes 2^n; x must lie in [-1022 ln2, 1023 ln2]
+/* x = n*ln2 + r: returns r and writes 2^n; x must lie in [EXP_LO, 1023 ln2]
  * or be NaN. */
 static inline double MLNN_NAME(reduce)(double x, double *scale)
 {
@@ -71,23 +71,34 @@ static inline double MLNN_NAME(reduce)(double x, double *scale)
 
 static inline double MLNN_NAME(exp_kernel)(double x)
 {
-    /* Clamp so that 2^n stays a normal double (EXP_CLAMP_LO/HI); NaN passes
-     * through both comparisons unchanged. */
-    double xc = x > EXP_CLAMP_HI ? EXP_CLAMP_HI : x;
-    xc = xc < EXP_CLAMP_LO ? EXP_CLAMP_LO : xc;
+    /* Clamp x to [EXP_LO, EXP_CLAMP_HI] (NaN passes through both
+     * comparisons), so that n lies in [-1022, 1024].  2^n is built from n's
+     * bits capped at 1023 (T_CAP), and the capped step, d = 0 or 1, is
+     * multiplied back in: res + res * d, one FMA.  Above EXP_HI the result
+     * overflows to inf by itself; below EXP_LO it is flushed to 0. */
+    double xc = x < EXP_LO ? EXP_LO : x;
+    xc = xc > EXP_CLAMP_HI ? EXP_CLAMP_HI : xc;
+    const double t = xc * LOG2E + MAGIC;
+    const double n = t - MAGIC;
+    double r = xc - n * LN2_HI;
+    r = r - n * LN2_LO;
+    const double tc = t > T_CAP ? T_CAP : t;
+    const double d = t - tc;
+    uint64_t bits;
+    memcpy(&bits, &tc, sizeof bits);
+    bits = (bits + 1023u) << 52; /* low bits of tc hold min(n, 1023) */
     double scale;
-    double r = MLNN_NAME(reduce)(xc, &scale);
+    memcpy(&scale, &bits, sizeof bits);
     double res = (1.0 + MLNN_NAME(expm1_poly)(r)) * scale;
-    res = x > EXP_HI ? INFINITY : res;
-    res = x < EXP_LO ? 0.0 : res; /* flush the subnormal range to 0 */
-    return res;
+    res = res + res * d;
+    return x < EXP_LO ? 0.0 : res; /* flush the subnormal range to 0 */
 }
 
 /* exp(x) for x <= 0 or NaN, as softmax needs it for z - max: exp_kernel
  * without the overflow side (fewer selects in the softmax loops). */
 static inline double MLNN_NAME(exp_neg_kernel)(double x)
 {
-    const double xc = x < EXP_CLAMP_LO ? EXP_CLAMP_LO : x; /* NaN passes */
+    const double xc = x < EXP_LO ? EXP_LO : x; /* NaN passes */
     double scale;
     const double r = MLNN_NAME(reduce)(xc, &scale);
     const double res = (1.0 + MLNN_NAME(expm1_poly)(r)) * scale;
@@ -119,16 +130,103 @@ static inline double MLNN_NAME(tanh_kernel)(double x)
     return copysign(em1 / (em1 + 2.0), x);
 }
 
+/* 1 / (1 + exp(-x)) with exp(-x) clamped to [EXP_LO, -EXP_LO]: the top of
+ * exp's range is not needed, since results below the smallest normal
+ * double (x < EXP_LO) are flushed to 0 as exp's are, and 2^n stays normal
+ * without exp's cap. */
 static inline double MLNN_NAME(sigmoid_kernel)(double x)
 {
-    return 1.0 / (1.0 + MLNN_NAME(exp_kernel)(-x));
+    double u = -x;
+    u = u < EXP_LO ? EXP_LO : u; /* NaN passes */
+    u = u > -EXP_LO ? -EXP_LO : u;
+    double scale;
+    const double r = MLNN_NAME(reduce)(u, &scale);
+    const double e = (1.0 + MLNN_NAME(expm1_poly)(r)) * scale;
+    const double res = 1.0 / (1.0 + (x > -EXP_LO ? 0.0 : e));
+    return x < EXP_LO ? 0.0 : res;
+}
+
+/* The float kernels: the double kernels' algorithms in float arithmetic
+ * (constants in mlnn_fastmath.c), so that a vector holds twice as many
+ * elements and the polynomial is three degrees shorter.  Their bounds
+ * against a long double reference are in tests/test_fastmath.py. */
+static inline float MLNN_NAME(expm1f_poly_w)(float r, const float *w)
+{
+    const float r2 = r * r;
+    float e = w[4], o = w[5];
+    e = e * r2 + w[2];
+    o = o * r2 + w[3];
+    e = e * r2 + w[0];
+    o = o * r2 + w[1];
+    return r + r2 * (e + r * o);
+}
+
+static inline float MLNN_NAME(expf_kernel)(float x)
+{
+    /* as exp_kernel: n in [-126, 128], 2^n built from n capped at 127 */
+    float xc = x < EXP_LO_F ? EXP_LO_F : x;
+    xc = xc > EXP_CLAMP_HI_F ? EXP_CLAMP_HI_F : xc;
+    const float t = xc * LOG2E_F + MAGIC_F;
+    const float n = t - MAGIC_F;
+    float r = xc - n * LN2_HI_F;
+    r = r - n * LN2_LO_F;
+    const float tc = t > T_CAP_F ? T_CAP_F : t;
+    const float d = t - tc;
+    uint32_t bits;
+    memcpy(&bits, &tc, sizeof bits);
+    bits = (bits + 127u) << 23; /* low bits of tc hold min(n, 127) */
+    float scale;
+    memcpy(&scale, &bits, sizeof bits);
+    float res = (1.0f + MLNN_NAME(expm1f_poly_w)(r, EXPM1F_V)) * scale;
+    res = res + res * d;
+    return x < EXP_LO_F ? 0.0f : res; /* flush the subnormal range to 0 */
+}
+
+/* As tanh_kernel, except that the reduction of 2|x| takes two constants:
+ * one would leave an error of n * 2^-25 relative, a few float ulp. */
+static inline float MLNN_NAME(tanhf_kernel)(float x)
+{
+    float ax = fabsf(x);
+    ax = ax > TANH_SATURATE_F ? TANH_SATURATE_F : ax; /* NaN stays NaN */
+    const float t = ax * (2.0f * LOG2E_F) + MAGIC_F;
+    const float n = t - MAGIC_F;
+    float h = ax - n * (0.5f * LN2_HI_F); /* exact: LN2_HI_F / 2 is short */
+    h = h - n * (0.5f * LN2_LO_F);
+    uint32_t bits;
+    memcpy(&bits, &t, sizeof bits);
+    bits = (bits + 128u) << 23;
+    float scale2; /* 2^(n+1) */
+    memcpy(&scale2, &bits, sizeof bits);
+    const float em1 = scale2 * MLNN_NAME(expm1f_poly_w)(h, EXPM1F_V2)
+                      + (scale2 * 0.5f - 1.0f);
+    return copysignf(em1 / (em1 + 2.0f), x);
+}
+
+/* as sigmoid_kernel */
+static inline float MLNN_NAME(sigmoidf_kernel)(float x)
+{
+    float u = -x;
+    u = u < EXP_LO_F ? EXP_LO_F : u; /* NaN passes */
+    u = u > -EXP_LO_F ? -EXP_LO_F : u;
+    const float t = u * LOG2E_F + MAGIC_F;
+    const float n = t - MAGIC_F;
+    float r = u - n * LN2_HI_F;
+    r = r - n * LN2_LO_F;
+    uint32_t bits;
+    memcpy(&bits, &t, sizeof bits);
+    bits = (bits + 127u) << 23;
+    float scale;
+    memcpy(&scale, &bits, sizeof bits);
+    const float e = (1.0f + MLNN_NAME(expm1f_poly_w)(r, EXPM1F_V)) * scale;
+    const float res = 1.0f / (1.0f + (x > -EXP_LO_F ? 0.0f : e));
+    return x < EXP_LO_F ? 0.0f : res;
 }
 
 #define MLNN_ARRAY_FN(name, kernel, T)                                   \
     static void MLNN_NAME(name)(const T *x, T *out, ptrdiff_t n)         \
     {                                                                    \
         for (ptrdiff_t i = 0; i < n; ++i)                                \
-            out[i] = (T)MLNN_NAME(kernel)((double)x[i]);                 \
+            out[i] = MLNN_NAME(kernel)(x[i]);                            \
     }
 
 #if MLNN_LEVEL == MLNN_LEVEL_ID_AVX2
@@ -189,11 +287,11 @@ static void MLNN_NAME(tanh_d)(const double *x, double *out, ptrdiff_t n)
 #else
 MLNN_ARRAY_FN(tanh_d, tanh_kernel, double)
 #endif
-MLNN_ARRAY_FN(tanh_f, tanh_kernel, float)
+MLNN_ARRAY_FN(tanh_f, tanhf_kernel, float)
 MLNN_ARRAY_FN(exp_d, exp_kernel, double)
-MLNN_ARRAY_FN(exp_f, exp_kernel, float)
+MLNN_ARRAY_FN(exp_f, expf_kernel, float)
 MLNN_ARRAY_FN(sigmoid_d, sigmoid_kernel, double)
-MLNN_ARRAY_FN(sigmoid_f, sigmoid_kernel, float)
+MLNN_ARRAY_FN(sigmoid_f, sigmoidf_kernel, float)
 
 #undef MLNN_ARRAY_FN
 
