@@ -94,6 +94,7 @@ static const float T_CAP_F = 12582912.0f + 127.0f;
 static const float LOG2E_F = 1.44269504f;
 static const float LN2_HI_F = 0.693145751953125f;
 static const float LN2_LO_F = 1.42860682e-6f;
+static const float LN2_HALF_F = 0.346573591f; /* ln2 / 2 rounded to float */
 static const float EXP_CLAMP_HI_F = 88.8f; /* exp overflows a float from 88.7228 */
 static const float EXP_LO_F = -87.3365402f; /* the float above log(FLT_MIN) */
 /* tanh(x) rounds to +-1 in float from |x| = 9.02 on */

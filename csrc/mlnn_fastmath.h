@@ -28,9 +28,8 @@
  * tanh); tests/test_fastmath.py holds the bounds against long double at
  * every level the CPU has: tanh <= 3 ulp, exp <= 1.5, sigmoid <= 2.5.
  * The float versions run the same algorithms in float arithmetic (twice the
- * elements per vector, a degree-7 expm1, two-constant range reduction in
- * tanh), with float bounds: tanh <= 3 ulp of float, exp <= 1.5,
- * sigmoid <= 3.
+ * elements per vector, a degree-7 expm1), with float bounds: tanh <= 3
+ * ulp of float, exp <= 1.5, sigmoid <= 3.
  * Special values follow C99/NumPy: tanh(+-0) = +-0, tanh(+-inf) = +-1,
  * NaN -> NaN, subnormals pass through (tanh(x) = x to within rounding).
  * exp overflows to inf above log(DBL_MAX) (float: log(FLT_MAX)); its
