@@ -49,7 +49,7 @@
 #endif
 
 #if MLNN_DISPATCH
-#include <immintrin.h> /* the intrinsics of a level's tanh (mlnn_fastmath_impl.h) */
+#include <immintrin.h> /* a level's intrinsics loops (mlnn_fastmath_impl.h) */
 #endif
 
 static const double MAGIC = 6755399441055744.0; /* 1.5 * 2^52 */

@@ -6,13 +6,25 @@
  * exp(x): x = n*ln2 + r with |r| <= ln2/2, n obtained with the 1.5*2^52
  * "magic number" rounding trick (vectorizes on SSE2, no cvt to int64 needed);
  * exp(r) = 1 + expm1(r) by a degree-11 polynomial (no division);
- * 2^n is built directly in the exponent bits from the low bits of the magic sum.
+ * 2^n is built directly in the exponent bits from the low bits of the magic
+ * sum (vscalefpd at the AVX-512 level).
  *
  * tanh(x) = expm1(2|x|) / (expm1(2|x|) + 2) with the sign copied back: a
- * single division per element, which is what bounds the speed.
+ * single division per element.  The vector loops are bound by their
+ * operation count (a reciprocal estimate plus Newton steps in place of the
+ * division was slower; bench/README.md).
+ *
+ * sigmoid(x) = 1 / (1 + exp(-x)) with its own exp (no overflow side).
+ *
+ * The float versions run the same algorithms in float, with a degree-7
+ * expm1; the double and float kernels are separate functions, so that each
+ * loop vectorizes over its own element type.
  *
  * Everything is branch-free (selects, not branches) so that the loops below
- * vectorize; that needs -fno-trapping-math with GCC (set by setup.py).
+ * vectorize; that needs -fno-trapping-math with GCC (set by setup.py).  A
+ * few loops are written in a level's intrinsics where that was measured to
+ * be faster than GCC's vectorization of the generic kernel: at AVX2 tanh
+ * (double and float) and exp, at AVX-512 exp; each says why.
  */
 #define MLNN_CAT2(a, b) a##b
 #define MLNN_CAT(a, b) MLNN_CAT2(a, b)
