@@ -49,7 +49,7 @@
 #endif
 
 #if MLNN_DISPATCH
-#include <immintrin.h> /* the intrinsics of a level's tanh (mlnn_fastmath_impl.h) */
+#include <immintrin.h> /* a level's intrinsics loops (mlnn_fastmath_impl.h) */
 #endif
 
 static const double MAGIC = 6755399441055744.0; /* 1.5 * 2^52 */
@@ -57,14 +57,16 @@ static const double LOG2E = 1.4426950408889634074;
 static const double LN2_HI = 6.93145751953125E-1;
 static const double LN2_LO = 1.42860682030941723212E-6;
 static const double LN2 = 0.693147180559945309417;      /* LN2_HI + LN2_LO, rounded */
-static const double EXP_HI = 709.782712893384;   /* log(DBL_MAX): above, exp = inf */
+/* EXP_HI = log(DBL_MAX) = 709.7827: above, exp = inf */
 static const double EXP_LO = -708.39641853226408; /* log(DBL_MIN): below, exp = 0 */
-/* exp's argument is clamped to [EXP_CLAMP_LO, EXP_CLAMP_HI] before the
- * range reduction, so that n = round(x / ln2) stays within [-1021, 1023] and
- * 2^n is a normal double built in the exponent bits; the results outside
- * [EXP_LO, EXP_HI] are then replaced by inf or 0. */
-static const double EXP_CLAMP_HI = 709.0;
-static const double EXP_CLAMP_LO = -708.0;
+/* exp clamps its argument to [EXP_LO, EXP_CLAMP_HI] before the range
+ * reduction, so that n = round(x / ln2) lies in [-1022, 1024]: 2^n is built
+ * in the exponent bits from n capped at 1023 (T_CAP = MAGIC + 1023, the
+ * rounded sum that holds n = 1023) and doubled where n = 1024.  exp of
+ * EXP_CLAMP_HI (between EXP_HI and 1024.5 ln2) overflows, so every x above
+ * EXP_HI gives inf; results below EXP_LO are replaced by 0. */
+static const double EXP_CLAMP_HI = 709.8;
+static const double T_CAP = 6755399441055744.0 + 1023.0;
 /* tanh(x) rounds to +-1 in double from |x| = 19.06 on; clamping |x| here
  * keeps expm1(2|x|) finite. */
 static const double TANH_SATURATE = 20.0;
@@ -80,6 +82,33 @@ static const double TANH_SATURATE = 20.0;
 static const double EXPM1_V[10] = {MLNN_EXPM1_V(MLNN_COEF)};
 /* 2^(k+1) V[k]: the polynomial in r = x/2 that gives expm1(x)/2 (tanh) */
 static const double EXPM1_V2[10] = {MLNN_EXPM1_V(MLNN_COEF2)};
+#undef MLNN_COEF
+#undef MLNN_COEF2
+
+/* The float versions: the same algorithms in float arithmetic, with float
+ * constants.  MAGIC_F = 1.5 * 2^23 rounds to an integer in a float's low
+ * mantissa bits; LN2_HI_F has 15 significant bits, so n * LN2_HI_F is exact
+ * (|n| < 2^9) with or without FMA. */
+static const float MAGIC_F = 12582912.0f;
+static const float T_CAP_F = 12582912.0f + 127.0f;
+static const float LOG2E_F = 1.44269504f;
+static const float LN2_HI_F = 0.693145751953125f;
+static const float LN2_LO_F = 1.42860682e-6f;
+static const float LN2_HALF_F = 0.346573591f; /* ln2 / 2 rounded to float */
+static const float EXP_CLAMP_HI_F = 88.8f; /* exp overflows a float from 88.7228 */
+static const float EXP_LO_F = -87.3365402f; /* the float above log(FLT_MIN) */
+/* tanh(x) rounds to +-1 in float from |x| = 9.02 on */
+static const float TANH_SATURATE_F = 10.0f;
+/* V in expm1(r) = r + r^2 V(r) for float: degree 5 (tools/fit_expm1.py 6;
+ * relative error 0.009 * 2^-24 before rounding) */
+#define MLNN_EXPM1F_V(F)                                                       \
+    F(0, 0.5000000013457808) F(1, 0.16666666681614345)                          \
+    F(2, 0.04166646500523263) F(3, 0.008333310934359203)                        \
+    F(4, 0.0013933641121625462) F(5, 0.00019890980969294606)
+#define MLNN_COEF(k, c) (float)(c),
+#define MLNN_COEF2(k, c) (float)(c * (double)(2 << k)),
+static const float EXPM1F_V[6] = {MLNN_EXPM1F_V(MLNN_COEF)};
+static const float EXPM1F_V2[6] = {MLNN_EXPM1F_V(MLNN_COEF2)};
 #undef MLNN_COEF
 #undef MLNN_COEF2
 

@@ -26,12 +26,15 @@
  * GCC/Clang vectorize them, and accurate to a few ulp over the whole range
  * (power-of-two range reduction, a degree-11 polynomial, one division in
  * tanh); tests/test_fastmath.py holds the bounds against long double at
- * every level the CPU has: tanh <= 3 ulp, exp <= 1.5.
+ * every level the CPU has: tanh <= 3 ulp, exp <= 1.5, sigmoid <= 2.5.
+ * The float versions run the same algorithms in float arithmetic (twice the
+ * elements per vector, a degree-7 expm1), with float bounds: tanh <= 3
+ * ulp of float, exp <= 1.5, sigmoid <= 3.
  * Special values follow C99/NumPy: tanh(+-0) = +-0, tanh(+-inf) = +-1,
  * NaN -> NaN, subnormals pass through (tanh(x) = x to within rounding).
- * exp results below the smallest normal double are flushed to 0.
- * The float versions compute in double and round once, so they are accurate
- * to within half an ulp of float plus the double error.
+ * exp overflows to inf above log(DBL_MAX) (float: log(FLT_MAX)); its
+ * results below the smallest normal double (float) are flushed to 0, and so
+ * are sigmoid's (x below log(DBL_MIN), float: log(FLT_MIN)).
  *
  * Results may differ in the last bits between levels (FMA contraction,
  * vector widths that change summation order) but never with the thread

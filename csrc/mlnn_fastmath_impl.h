@@ -6,13 +6,25 @@
  * exp(x): x = n*ln2 + r with |r| <= ln2/2, n obtained with the 1.5*2^52
  * "magic number" rounding trick (vectorizes on SSE2, no cvt to int64 needed);
  * exp(r) = 1 + expm1(r) by a degree-11 polynomial (no division);
- * 2^n is built directly in the exponent bits from the low bits of the magic sum.
+ * 2^n is built directly in the exponent bits from the low bits of the magic
+ * sum (vscalefpd at the AVX-512 level).
  *
  * tanh(x) = expm1(2|x|) / (expm1(2|x|) + 2) with the sign copied back: a
- * single division per element, which is what bounds the speed.
+ * single division per element.  The vector loops are bound by their
+ * operation count (a reciprocal estimate plus Newton steps in place of the
+ * division was slower; bench/README.md).
+ *
+ * sigmoid(x) = 1 / (1 + exp(-x)) with its own exp (no overflow side).
+ *
+ * The float versions run the same algorithms in float, with a degree-7
+ * expm1; the double and float kernels are separate functions, so that each
+ * loop vectorizes over its own element type.
  *
  * Everything is branch-free (selects, not branches) so that the loops below
- * vectorize; that needs -fno-trapping-math with GCC (set by setup.py).
+ * vectorize; that needs -fno-trapping-math with GCC (set by setup.py).  A
+ * few loops are written in a level's intrinsics where that was measured to
+ * be faster than GCC's vectorization of the generic kernel: at AVX2 tanh
+ * (double and float) and exp, at AVX-512 exp; each says why.
  */
 #define MLNN_CAT2(a, b) a##b
 #define MLNN_CAT(a, b) MLNN_CAT2(a, b)
@@ -54,7 +66,7 @@ static inline double MLNN_NAME(expm1_poly)(double r)
     return MLNN_NAME(expm1_poly_w)(r, EXPM1_V);
 }
 
-/* x = n*ln2 + r: returns r and writes 2^n; x must lie in [-1022 ln2, 1023 ln2]
+/* x = n*ln2 + r: returns r and writes 2^n; x must lie in [EXP_LO, 1023 ln2]
  * or be NaN. */
 static inline double MLNN_NAME(reduce)(double x, double *scale)
 {
@@ -71,23 +83,34 @@ static inline double MLNN_NAME(reduce)(double x, double *scale)
 
 static inline double MLNN_NAME(exp_kernel)(double x)
 {
-    /* Clamp so that 2^n stays a normal double (EXP_CLAMP_LO/HI); NaN passes
-     * through both comparisons unchanged. */
-    double xc = x > EXP_CLAMP_HI ? EXP_CLAMP_HI : x;
-    xc = xc < EXP_CLAMP_LO ? EXP_CLAMP_LO : xc;
+    /* Clamp x to [EXP_LO, EXP_CLAMP_HI] (NaN passes through both
+     * comparisons), so that n lies in [-1022, 1024].  2^n is built from n's
+     * bits capped at 1023 (T_CAP), and the capped step, d = 0 or 1, is
+     * multiplied back in: res + res * d, one FMA.  Above EXP_HI the result
+     * overflows to inf by itself; below EXP_LO it is flushed to 0. */
+    double xc = x < EXP_LO ? EXP_LO : x;
+    xc = xc > EXP_CLAMP_HI ? EXP_CLAMP_HI : xc;
+    const double t = xc * LOG2E + MAGIC;
+    const double n = t - MAGIC;
+    double r = xc - n * LN2_HI;
+    r = r - n * LN2_LO;
+    const double tc = t > T_CAP ? T_CAP : t;
+    const double d = t - tc;
+    uint64_t bits;
+    memcpy(&bits, &tc, sizeof bits);
+    bits = (bits + 1023u) << 52; /* low bits of tc hold min(n, 1023) */
     double scale;
-    double r = MLNN_NAME(reduce)(xc, &scale);
+    memcpy(&scale, &bits, sizeof bits);
     double res = (1.0 + MLNN_NAME(expm1_poly)(r)) * scale;
-    res = x > EXP_HI ? INFINITY : res;
-    res = x < EXP_LO ? 0.0 : res; /* flush the subnormal range to 0 */
-    return res;
+    res = res + res * d;
+    return x < EXP_LO ? 0.0 : res; /* flush the subnormal range to 0 */
 }
 
 /* exp(x) for x <= 0 or NaN, as softmax needs it for z - max: exp_kernel
  * without the overflow side (fewer selects in the softmax loops). */
 static inline double MLNN_NAME(exp_neg_kernel)(double x)
 {
-    const double xc = x < EXP_CLAMP_LO ? EXP_CLAMP_LO : x; /* NaN passes */
+    const double xc = x < EXP_LO ? EXP_LO : x; /* NaN passes */
     double scale;
     const double r = MLNN_NAME(reduce)(xc, &scale);
     const double res = (1.0 + MLNN_NAME(expm1_poly)(r)) * scale;
@@ -119,16 +142,104 @@ static inline double MLNN_NAME(tanh_kernel)(double x)
     return copysign(em1 / (em1 + 2.0), x);
 }
 
+/* 1 / (1 + exp(-x)) with exp(-x) clamped to [EXP_LO, -EXP_LO]: the top of
+ * exp's range is not needed, since results below the smallest normal
+ * double (x < EXP_LO) are flushed to 0 as exp's are, and 2^n stays normal
+ * without exp's cap. */
 static inline double MLNN_NAME(sigmoid_kernel)(double x)
 {
-    return 1.0 / (1.0 + MLNN_NAME(exp_kernel)(-x));
+    double u = -x;
+    u = u < EXP_LO ? EXP_LO : u; /* NaN passes */
+    u = u > -EXP_LO ? -EXP_LO : u;
+    double scale;
+    const double r = MLNN_NAME(reduce)(u, &scale);
+    const double e = (1.0 + MLNN_NAME(expm1_poly)(r)) * scale;
+    const double res = 1.0 / (1.0 + (x > -EXP_LO ? 0.0 : e));
+    return x < EXP_LO ? 0.0 : res;
+}
+
+/* The float kernels: the double kernels' algorithms in float arithmetic
+ * (constants in mlnn_fastmath.c), so that a vector holds twice as many
+ * elements and the polynomial is three degrees shorter.  Their bounds
+ * against a long double reference are in tests/test_fastmath.py. */
+static inline float MLNN_NAME(expm1f_poly_w)(float r, const float *w)
+{
+    const float r2 = r * r;
+    float e = w[4], o = w[5];
+    e = e * r2 + w[2];
+    o = o * r2 + w[3];
+    e = e * r2 + w[0];
+    o = o * r2 + w[1];
+    return r + r2 * (e + r * o);
+}
+
+static inline float MLNN_NAME(expf_kernel)(float x)
+{
+    /* as exp_kernel: n in [-126, 128], 2^n built from n capped at 127 */
+    float xc = x < EXP_LO_F ? EXP_LO_F : x;
+    xc = xc > EXP_CLAMP_HI_F ? EXP_CLAMP_HI_F : xc;
+    const float t = xc * LOG2E_F + MAGIC_F;
+    const float n = t - MAGIC_F;
+    float r = xc - n * LN2_HI_F;
+    r = r - n * LN2_LO_F;
+    const float tc = t > T_CAP_F ? T_CAP_F : t;
+    const float d = t - tc;
+    uint32_t bits;
+    memcpy(&bits, &tc, sizeof bits);
+    bits = (bits + 127u) << 23; /* low bits of tc hold min(n, 127) */
+    float scale;
+    memcpy(&scale, &bits, sizeof bits);
+    float res = (1.0f + MLNN_NAME(expm1f_poly_w)(r, EXPM1F_V)) * scale;
+    res = res + res * d;
+    return x < EXP_LO_F ? 0.0f : res; /* flush the subnormal range to 0 */
+}
+
+/* As tanh_kernel, in float.  The one-constant reduction is as accurate
+ * here: float(ln2 / 2) is within 9.6e-10 of ln2 / 2, so 2h is off by at most
+ * n * 1.9e-9 (n <= 29), which moves tanh by far less than an ulp where n is
+ * large (tanh's slope 1 - tanh^2 is then small). */
+static inline float MLNN_NAME(tanhf_kernel)(float x)
+{
+    float ax = fabsf(x);
+    ax = ax > TANH_SATURATE_F ? TANH_SATURATE_F : ax; /* NaN stays NaN */
+    const float t = ax * (2.0f * LOG2E_F) + MAGIC_F;
+    const float n = t - MAGIC_F;
+    const float h = ax - n * LN2_HALF_F;
+    uint32_t bits;
+    memcpy(&bits, &t, sizeof bits);
+    bits = (bits + 128u) << 23;
+    float scale2; /* 2^(n+1) */
+    memcpy(&scale2, &bits, sizeof bits);
+    const float em1 = scale2 * MLNN_NAME(expm1f_poly_w)(h, EXPM1F_V2)
+                      + (scale2 * 0.5f - 1.0f);
+    return copysignf(em1 / (em1 + 2.0f), x);
+}
+
+/* as sigmoid_kernel */
+static inline float MLNN_NAME(sigmoidf_kernel)(float x)
+{
+    float u = -x;
+    u = u < EXP_LO_F ? EXP_LO_F : u; /* NaN passes */
+    u = u > -EXP_LO_F ? -EXP_LO_F : u;
+    const float t = u * LOG2E_F + MAGIC_F;
+    const float n = t - MAGIC_F;
+    float r = u - n * LN2_HI_F;
+    r = r - n * LN2_LO_F;
+    uint32_t bits;
+    memcpy(&bits, &t, sizeof bits);
+    bits = (bits + 127u) << 23;
+    float scale;
+    memcpy(&scale, &bits, sizeof bits);
+    const float e = (1.0f + MLNN_NAME(expm1f_poly_w)(r, EXPM1F_V)) * scale;
+    const float res = 1.0f / (1.0f + (x > -EXP_LO_F ? 0.0f : e));
+    return x < EXP_LO_F ? 0.0f : res;
 }
 
 #define MLNN_ARRAY_FN(name, kernel, T)                                   \
     static void MLNN_NAME(name)(const T *x, T *out, ptrdiff_t n)         \
     {                                                                    \
         for (ptrdiff_t i = 0; i < n; ++i)                                \
-            out[i] = (T)MLNN_NAME(kernel)((double)x[i]);                 \
+            out[i] = MLNN_NAME(kernel)(x[i]);                            \
     }
 
 #if MLNN_LEVEL == MLNN_LEVEL_ID_AVX2
@@ -186,14 +297,174 @@ static void MLNN_NAME(tanh_d)(const double *x, double *out, ptrdiff_t n)
         memcpy(out + i, buf, (size_t)(n - i) * sizeof *out);
     }
 }
-#else
+
+/* exp_kernel on four doubles, with the same operations, in AVX2/FMA
+ * intrinsics: GCC's vectorization of exp_kernel turns the clamps and the
+ * cap at 2^1023 into blends between precomputed paths, 30% slower than the
+ * min/max below. */
+static inline __m256d MLNN_NAME(exp4)(__m256d x)
+{
+    /* max(EXP_LO, x), min(EXP_CLAMP_HI, .): the second operand (x) wins for
+     * a NaN */
+    __m256d xc = _mm256_max_pd(_mm256_set1_pd(EXP_LO), x);
+    xc = _mm256_min_pd(_mm256_set1_pd(EXP_CLAMP_HI), xc);
+    const __m256d t = _mm256_fmadd_pd(xc, _mm256_set1_pd(LOG2E), _mm256_set1_pd(MAGIC));
+    const __m256d n = _mm256_sub_pd(t, _mm256_set1_pd(MAGIC));
+    __m256d r = _mm256_fnmadd_pd(n, _mm256_set1_pd(LN2_HI), xc);
+    r = _mm256_fnmadd_pd(n, _mm256_set1_pd(LN2_LO), r);
+    const __m256d tc = _mm256_min_pd(_mm256_set1_pd(T_CAP), t);
+    const __m256d d = _mm256_sub_pd(t, tc);
+    const __m256d scale = _mm256_castsi256_pd(_mm256_slli_epi64(
+        _mm256_add_epi64(_mm256_castpd_si256(tc), _mm256_set1_epi64x(1023)), 52));
+    /* expm1_poly(r), operation for operation */
+    const __m256d r2 = _mm256_mul_pd(r, r);
+#define MLNN_W(k) _mm256_set1_pd(EXPM1_V[k])
+#define MLNN_STEP(acc, k) acc = _mm256_fmadd_pd(acc, r2, MLNN_W(k))
+    __m256d e = MLNN_W(8), o = MLNN_W(9);
+    MLNN_STEP(e, 6);
+    MLNN_STEP(o, 7);
+    MLNN_STEP(e, 4);
+    MLNN_STEP(o, 5);
+    MLNN_STEP(e, 2);
+    MLNN_STEP(o, 3);
+    MLNN_STEP(e, 0);
+    MLNN_STEP(o, 1);
+#undef MLNN_STEP
+#undef MLNN_W
+    const __m256d p = _mm256_fmadd_pd(r2, _mm256_fmadd_pd(r, o, e), r);
+    __m256d res = _mm256_mul_pd(_mm256_add_pd(_mm256_set1_pd(1.0), p), scale);
+    res = _mm256_fmadd_pd(res, d, res);
+    /* flush to 0 where x < EXP_LO (the comparison is false for NaN) */
+    return _mm256_andnot_pd(_mm256_cmp_pd(x, _mm256_set1_pd(EXP_LO), _CMP_LT_OQ), res);
+}
+
+static void MLNN_NAME(exp_d)(const double *x, double *out, ptrdiff_t n)
+{
+    ptrdiff_t i = 0;
+    for (; i + 4 <= n; i += 4)
+        _mm256_storeu_pd(out + i, MLNN_NAME(exp4)(_mm256_loadu_pd(x + i)));
+    if (i < n) { /* the last 1-3 through a padded copy: the same arithmetic */
+        double buf[4] = {0.0, 0.0, 0.0, 0.0};
+        memcpy(buf, x + i, (size_t)(n - i) * sizeof *x);
+        _mm256_storeu_pd(buf, MLNN_NAME(exp4)(_mm256_loadu_pd(buf)));
+        memcpy(out + i, buf, (size_t)(n - i) * sizeof *out);
+    }
+}
+
+/* tanhf_kernel on eight floats, with the same operations, in AVX2/FMA
+ * intrinsics, for the reasons of tanh4 (13% faster than GCC's code).  At
+ * the AVX-512 level the float tanh is generic too: the same operations in
+ * AVX-512 intrinsics ran no faster (bench/README.md). */
+static inline __m256 MLNN_NAME(tanhf8)(__m256 x)
+{
+    const __m256 sign = _mm256_set1_ps(-0.0f);
+    const __m256 ax = _mm256_min_ps(_mm256_set1_ps(TANH_SATURATE_F), _mm256_andnot_ps(sign, x));
+    const __m256 t = _mm256_fmadd_ps(ax, _mm256_set1_ps(2.0f * LOG2E_F), _mm256_set1_ps(MAGIC_F));
+    const __m256 n = _mm256_sub_ps(t, _mm256_set1_ps(MAGIC_F));
+    const __m256 h = _mm256_fnmadd_ps(n, _mm256_set1_ps(LN2_HALF_F), ax);
+    const __m256 scale2 = _mm256_castsi256_ps(_mm256_slli_epi32(
+        _mm256_add_epi32(_mm256_castps_si256(t), _mm256_set1_epi32(128)), 23));
+    /* expm1f_poly_w(h, EXPM1F_V2), operation for operation */
+    const __m256 h2 = _mm256_mul_ps(h, h);
+#define MLNN_W(k) _mm256_set1_ps(EXPM1F_V2[k])
+    __m256 e = _mm256_fmadd_ps(MLNN_W(4), h2, MLNN_W(2));
+    __m256 o = _mm256_fmadd_ps(MLNN_W(5), h2, MLNN_W(3));
+    e = _mm256_fmadd_ps(e, h2, MLNN_W(0));
+    o = _mm256_fmadd_ps(o, h2, MLNN_W(1));
+#undef MLNN_W
+    const __m256 p = _mm256_fmadd_ps(h2, _mm256_fmadd_ps(h, o, e), h);
+    const __m256 em1 = _mm256_fmadd_ps(
+        scale2, p, _mm256_fmsub_ps(scale2, _mm256_set1_ps(0.5f), _mm256_set1_ps(1.0f)));
+    const __m256 q = _mm256_div_ps(em1, _mm256_add_ps(em1, _mm256_set1_ps(2.0f)));
+    return _mm256_or_ps(q, _mm256_and_ps(sign, x)); /* q >= 0 or NaN */
+}
+
+static void MLNN_NAME(tanh_f)(const float *x, float *out, ptrdiff_t n)
+{
+    ptrdiff_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        _mm256_storeu_ps(out + i, MLNN_NAME(tanhf8)(_mm256_loadu_ps(x + i)));
+    if (i < n) { /* the last 1-7 through a padded copy: the same arithmetic */
+        float buf[8] = {0};
+        memcpy(buf, x + i, (size_t)(n - i) * sizeof *x);
+        _mm256_storeu_ps(buf, MLNN_NAME(tanhf8)(_mm256_loadu_ps(buf)));
+        memcpy(out + i, buf, (size_t)(n - i) * sizeof *out);
+    }
+}
+#elif MLNN_LEVEL == MLNN_LEVEL_ID_AVX512
+/* exp_kernel on eight doubles with AVX-512 intrinsics, for an instruction
+ * GCC does not derive from the generic code: vscalefpd multiplies by 2^n
+ * for any integral n, overflow to inf included, so exp needs neither the
+ * bits of 2^n nor the cap at 2^1023 and its doubling; the flush to 0 is a
+ * masked move, and the tail of 1-7 elements a masked load and store through
+ * the same arithmetic.  The range reduction and polynomial are
+ * exp_kernel's, operation for operation; only the product by 2^n is one
+ * rounding instead of two where n = 1024.  (tanh and sigmoid keep the
+ * generic code at this level: written the same way, with vscalefpd and
+ * vpternlogq, they ran no faster; bench/README.md.) */
+static inline __m512d MLNN_NAME(poly8)(__m512d r, const double *w)
+{
+    /* expm1_poly_w, operation for operation */
+    const __m512d r2 = _mm512_mul_pd(r, r);
+#define MLNN_W(k) _mm512_set1_pd(w[k])
+#define MLNN_STEP(acc, k) acc = _mm512_fmadd_pd(acc, r2, MLNN_W(k))
+    __m512d e = MLNN_W(8), o = MLNN_W(9);
+    MLNN_STEP(e, 6);
+    MLNN_STEP(o, 7);
+    MLNN_STEP(e, 4);
+    MLNN_STEP(o, 5);
+    MLNN_STEP(e, 2);
+    MLNN_STEP(o, 3);
+    MLNN_STEP(e, 0);
+    MLNN_STEP(o, 1);
+#undef MLNN_STEP
+#undef MLNN_W
+    return _mm512_fmadd_pd(r2, _mm512_fmadd_pd(r, o, e), r);
+}
+
+static inline __m512d MLNN_NAME(exp8)(__m512d x)
+{
+    /* max(EXP_LO, x) and min(EXP_CLAMP_HI, .) pass a NaN x through */
+    __m512d xc = _mm512_max_pd(_mm512_set1_pd(EXP_LO), x);
+    xc = _mm512_min_pd(_mm512_set1_pd(EXP_CLAMP_HI), xc);
+    const __m512d t = _mm512_fmadd_pd(xc, _mm512_set1_pd(LOG2E), _mm512_set1_pd(MAGIC));
+    const __m512d n = _mm512_sub_pd(t, _mm512_set1_pd(MAGIC));
+    __m512d r = _mm512_fnmadd_pd(n, _mm512_set1_pd(LN2_HI), xc);
+    r = _mm512_fnmadd_pd(n, _mm512_set1_pd(LN2_LO), r);
+    const __m512d e = _mm512_add_pd(_mm512_set1_pd(1.0), MLNN_NAME(poly8)(r, EXPM1_V));
+    const __m512d res = _mm512_scalef_pd(e, n);
+    /* flush the subnormal range to 0: keep res where x >= EXP_LO or NaN */
+    const __mmask8 keep = _mm512_cmp_pd_mask(x, _mm512_set1_pd(EXP_LO), _CMP_NLT_UQ);
+    return _mm512_maskz_mov_pd(keep, res);
+}
+
+#define MLNN_ARRAY8_FN(name, kernel)                                                  \
+    static void MLNN_NAME(name)(const double *x, double *out, ptrdiff_t n)            \
+    {                                                                                 \
+        ptrdiff_t i = 0;                                                              \
+        for (; i + 8 <= n; i += 8)                                                    \
+            _mm512_storeu_pd(out + i, MLNN_NAME(kernel)(_mm512_loadu_pd(x + i)));     \
+        if (i < n) {                                                                  \
+            const __mmask8 k = (__mmask8)((1u << (n - i)) - 1u);                      \
+            _mm512_mask_storeu_pd(out + i, k,                                         \
+                                  MLNN_NAME(kernel)(_mm512_maskz_loadu_pd(k, x + i))); \
+        }                                                                             \
+    }
+MLNN_ARRAY8_FN(exp_d, exp8)
+#undef MLNN_ARRAY8_FN
+#endif
+#if MLNN_LEVEL != MLNN_LEVEL_ID_AVX2
 MLNN_ARRAY_FN(tanh_d, tanh_kernel, double)
 #endif
-MLNN_ARRAY_FN(tanh_f, tanh_kernel, float)
+#if MLNN_LEVEL != MLNN_LEVEL_ID_AVX2
+MLNN_ARRAY_FN(tanh_f, tanhf_kernel, float)
+#endif
+#if MLNN_LEVEL == MLNN_LEVEL_ID_BASELINE
 MLNN_ARRAY_FN(exp_d, exp_kernel, double)
-MLNN_ARRAY_FN(exp_f, exp_kernel, float)
+#endif
 MLNN_ARRAY_FN(sigmoid_d, sigmoid_kernel, double)
-MLNN_ARRAY_FN(sigmoid_f, sigmoid_kernel, float)
+MLNN_ARRAY_FN(exp_f, expf_kernel, float)
+MLNN_ARRAY_FN(sigmoid_f, sigmoidf_kernel, float)
 
 #undef MLNN_ARRAY_FN
 
