@@ -513,6 +513,16 @@ def _aligned_zeros(Py_ssize_t n, dtype):
     return buf[off:off + n]
 
 
+def _aligned_empty(Py_ssize_t n, dtype):
+    """As _aligned_zeros, uninitialized: for scratch that the kernels write
+    before they read it (the training workspace, whatever it holds on entry,
+    as train(ws=) and epoch(ws=) allow).  A large np.zeros is a memset, or
+    fresh zero pages to fault in, on every call."""
+    buf = np.empty(n + 64, dtype=dtype)
+    off = (-buf.ctypes.data % 64) // buf.itemsize
+    return buf[off:off + n]
+
+
 # ---------------------------------------------------------------------------
 # Dense layer helpers, feature-major: a layer's activations are (width, m)
 # ---------------------------------------------------------------------------
@@ -1566,7 +1576,7 @@ def loss_grad(X, Y, sample_weight, const floating[::1] params, const int64_t[::1
     if n_samples == 0:
         raise ValueError("X must have at least one row")
     cdef WorkspacePlan plan = _plan(n_samples, lay, n_chunks)
-    cdef floating[::1] ws = _aligned_zeros(plan.n_chunks * plan.stride, dtype)
+    cdef floating[::1] ws = _aligned_empty(plan.n_chunks * plan.stride, dtype)
     cdef double[::1] chunk_loss = np.zeros(plan.n_chunks)
     cdef BatchSums b
     cdef Step st
