@@ -477,3 +477,26 @@ def test_narrow_layers_call_blas_where_blas_has_avx512():
     assert _kernels.uses_blas(200, 100, 16)
     assert not _kernels.uses_blas(200, 100, 4)
     assert not _kernels.uses_blas(2, 100, 100)  # too little work
+
+
+@pytest.mark.parametrize("sizes,n,expected", [
+    ([2, 64, 64, 2], 10000, 41),    # 64 x 64: chunks of at most 244 rows
+    ([64, 100, 10], 1797, 12),      # 64 x 100: at most 156 rows
+    ([64, 100, 10], 200, 2),
+    ([2, 64, 64, 2], 100, 1),
+    ([2, 4, 4, 2], 10000, 39),      # no layer 8 wide on both sides: CHUNK_ROWS
+    ([2, 64, 2], 3000, 11),
+    ([784, 128, 128, 10], 10000, 17),  # too wide for the small path; the scratch cap
+    ([2, 512, 512, 2], 2000, 7),    # the scratch cap
+])
+def test_chunks_keep_blas_products_small(sizes, n, expected):
+    # n_chunks depends on n and the model alone; where the widest layer that
+    # can call BLAS leaves room for SMALL_GEMM_MIN_ROWS rows, every chunk's
+    # products stay within SMALL_GEMM_WORK multiply-adds
+    c = _core.n_chunks(n, sizes)
+    assert c == expected
+    rows = -(-n // c)
+    widest = max(a * b for a, b in zip(sizes[:-1], sizes[1:]) if min(a, b) >= 8) \
+        if any(min(a, b) >= 8 for a, b in zip(sizes[:-1], sizes[1:])) else 0
+    if widest and _core.SMALL_GEMM_WORK // widest >= _core.SMALL_GEMM_MIN_ROWS:
+        assert rows * widest <= _core.SMALL_GEMM_WORK
