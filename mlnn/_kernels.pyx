@@ -223,6 +223,15 @@ cdef enum:
     BLAS_MIN_SIDE = 16
     BLAS_MIN_SIDE_AVX512 = 8
 
+# OpenBLAS runs products of at most SMALL_GEMM_WORK multiply-adds in small-
+# matrix kernels (no packing, no separate pass scaling C) on AVX-512 CPUs,
+# TN products only while C has at most about SMALL_TN_C entries
+# (mlnn._core.SMALL_GEMM_WORK cuts the chunks for the first; _dense_dweight
+# splits dW for the second).
+cdef enum:
+    SMALL_GEMM_WORK = 1000000
+    SMALL_TN_C = 1024
+
 # Samples per block for predict/loss/forward (which need no gradient slots);
 # a Python attribute too, for mlnn._core's BLAS guard.
 cpdef enum:
@@ -605,10 +614,25 @@ cdef void _dense_dweight(const floating *inT, const floating *delta, floating *d
         for j in range(n_out):
             db[j] = <floating>_sum(delta + j * ld, m)
         return
+    cdef Py_ssize_t k0, kb, nb
     if _use_blas(m, n_in, n_out):
-        # column-major: dW^T (n_out, n_in) = delta (n_out, m) @ inT^T (m, n_in)
-        _gemm(c'T', c'N', <int>n_out, <int>n_in, <int>m, delta, <int>ld, inT,
-              <int>ld, 0, dW, <int>n_out)
+        # column-major: dW^T (n_out, n_in) = delta (n_out, m) @ inT^T (m, n_in).
+        # Both operands run along the samples, so this is a TN product, which
+        # OpenBLAS sends to its small-matrix kernel only while C has at most
+        # about SMALL_TN_C entries.  A product small enough for that path
+        # (m * n_in * n_out <= SMALL_GEMM_WORK, the chunk size mlnn._core
+        # aims at) is therefore cut into column blocks of dW^T (input units)
+        # of at most SMALL_TN_C entries; larger ones stay one call, as the
+        # packed path amortizes its copies over the whole product.
+        nb = n_in
+        if m * n_in * n_out <= SMALL_GEMM_WORK and n_out * n_in > SMALL_TN_C:
+            nb = max(1, SMALL_TN_C // n_out)
+        k0 = 0
+        while k0 < n_in:
+            kb = min(nb, n_in - k0)
+            _gemm(c'T', c'N', <int>n_out, <int>kb, <int>m, delta, <int>ld, inT + k0 * ld,
+                  <int>ld, 0, dW + k0 * n_out, <int>n_out)
+            k0 += kb
         for j in range(n_out):
             db[j] = <floating>_sum(delta + j * ld, m)
         return

@@ -1,7 +1,7 @@
 """Drive one kernel workload for profiling or A/B timing.
 
     python tools/profile_kernels.py WORKLOAD [--threads N] [--seconds S]
-    python tools/profile_kernels.py WORKLOAD --ab A.so B.so [--reps R]
+    python tools/profile_kernels.py WORKLOAD --ab SO[:ROWS] SO[:ROWS] ... [--reps R]
 
 WORKLOAD:
   w2    [2,64,64,2] tanh on make_moons(10000, noise=0.22): kernels.train, one
@@ -11,10 +11,14 @@ WORKLOAD:
         (100,) relu, softmax head, alpha 1e-4
 
 Without --ab, runs the workload for about --seconds (for ``perf record``)
-and prints the time per call.  With --ab, loads two builds of the
-extension (paths to _kernels*.so files) side by side in this process and
-times them interleaved: --reps rounds, each timing A then B (order
-alternating) on the same inputs, and prints medians with min-max.
+and prints the time per call.  With --ab, loads builds of the extension
+(copies of _kernels*.so files) side by side in this process and times the
+variants interleaved: --reps rounds, each timing every variant once (order
+reversed every other round) on the same inputs, and prints medians with
+min-max.  SO:ROWS cuts the rows as the chunk rule before the small-product
+one did with CHUNK_ROWS = ROWS (n // ROWS chunks); a bare SO uses
+mlnn._core.n_chunks.  --clock cpu (the default at one thread) times this
+thread's CPU time, steadier than wall time on a shared machine.
 
 BLAS is limited to one thread, as mlnn's own guard does.  For timing that
 matches users, run with ``env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE``.
@@ -44,18 +48,17 @@ def _load_so(path, tag):
 
 
 def _chunks(n, sizes, chunk_rows):
-    saved = _core.CHUNK_ROWS
-    try:
-        if chunk_rows:
-            _core.CHUNK_ROWS = chunk_rows
+    """mlnn._core.n_chunks, or with chunk_rows: n // chunk_rows chunks under
+    the same caps (the rule before the small-product one)."""
+    if not chunk_rows:
         return _core.n_chunks(n, sizes)
-    finally:
-        _core.CHUNK_ROWS = saved
+    cap = max(1, _core.MAX_SCRATCH // _spec.n_params(sizes))
+    return max(1, min(n // chunk_rows, _core.MAX_CHUNKS, cap))
 
 
 def setup(workload, threads):
     """(call(kernels, passes, chunk_rows), flops, description): call runs the
-    workload on a kernel module; chunk_rows (0: mlnn._core's CHUNK_ROWS)
+X
     sets how the rows are cut, as mlnn._core.n_chunks would with it."""
     if workload in ("w2", "w512"):
         n, width = (10000, 64) if workload == "w2" else (2000, 512)
@@ -119,11 +122,7 @@ def main():
                    help="cpu: this thread's CPU time (robust on a shared machine, "
                         "right for --threads 1 only); default cpu at 1 thread, else wall")
     p.add_argument("--calls", type=int, default=0, help="calls per timed sample")
-    p.add_argument("--chunk-rows", type=int, default=0,
-                   help="override mlnn._core.CHUNK_ROWS (the chunking experiment)")
     args = p.parse_args()
-    if args.chunk_rows:
-        _core.CHUNK_ROWS = args.chunk_rows
     call, flops, desc = setup(args.workload, args.threads)
     clock = args.clock or ("cpu" if args.threads == 1 else "wall")
     now = time.thread_time if clock == "cpu" else time.perf_counter
