@@ -556,6 +556,11 @@ cdef int _blas_min_side = (BLAS_MIN_SIDE_AVX512 if mlnn_cpu_has_level(LEVEL_AVX5
                            else BLAS_MIN_SIDE)
 
 
+# Whether BLAS has the small-matrix path that _dense_dweight cuts dW for:
+# OpenBLAS's small kernels are AVX-512 code, so the CPU tells, as above.
+cdef bint _blas_small_tn = mlnn_cpu_has_level(LEVEL_AVX512)
+
+
 def blas_min_side():
     """The narrowest layer side that calls BLAS on this CPU."""
     return _blas_min_side
@@ -619,13 +624,15 @@ cdef void _dense_dweight(const floating *inT, const floating *delta, floating *d
         # column-major: dW^T (n_out, n_in) = delta (n_out, m) @ inT^T (m, n_in).
         # Both operands run along the samples, so this is a TN product, which
         # OpenBLAS sends to its small-matrix kernel only while C has at most
-        # about SMALL_TN_C entries.  A product small enough for that path
-        # (m * n_in * n_out <= SMALL_GEMM_WORK, the chunk size mlnn._core
-        # aims at) is therefore cut into column blocks of dW^T (input units)
-        # of at most SMALL_TN_C entries; larger ones stay one call, as the
-        # packed path amortizes its copies over the whole product.
+        # about SMALL_TN_C entries.  Where BLAS has that path (AVX-512 CPUs),
+        # a product small enough for it (m * n_in * n_out <= SMALL_GEMM_WORK,
+        # the chunk size mlnn._core aims at) is therefore cut into column
+        # blocks of dW^T (input units) of at most SMALL_TN_C entries.  Larger
+        # products, and all of them elsewhere, stay one call: the packed
+        # path would repack delta for every block.
         nb = n_in
-        if m * n_in * n_out <= SMALL_GEMM_WORK and n_out * n_in > SMALL_TN_C:
+        if (_blas_small_tn and m * n_in * n_out <= SMALL_GEMM_WORK
+                and n_out * n_in > SMALL_TN_C):
             nb = max(1, SMALL_TN_C // n_out)
         k0 = 0
         while k0 < n_in:
