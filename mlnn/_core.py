@@ -119,21 +119,22 @@ def n_chunks(n_samples, sizes):
     few rows costs more in per-chunk overhead than it could gain in threads.
     Except where the model's widest layer (of those at least 8 units wide on
     both sides, the ones that can call BLAS) has n_in * n_out <=
-    SMALL_GEMM_WORK / SMALL_GEMM_MIN_ROWS: then chunks hold at most
-    min(CHUNK_ROWS, SMALL_GEMM_WORK // (n_in * n_out)) rows (ceiling
-    division), so that every BLAS product of a chunk stays in BLAS's
-    small-matrix path.  Fewer than CHUNK_ROWS samples (a typical mini-batch)
-    stay one chunk either way: a second one would also bring a second
-    thread to a call that short.  The count depends on n_samples and the
-    model alone.
+    SMALL_GEMM_WORK / SMALL_GEMM_MIN_ROWS and those chunks would make its
+    products larger than SMALL_GEMM_WORK: then the chunks hold at most
+    SMALL_GEMM_WORK // (n_in * n_out) rows (ceiling division), so that
+    every BLAS product of a chunk stays in BLAS's small-matrix path.  Fewer
+    than CHUNK_ROWS samples (a typical mini-batch) stay one chunk either way:
+    a second one would also bring a second thread to a call that short.
+    The count depends on n_samples and the model alone.
     """
     cap = max(1, MAX_SCRATCH // n_params(sizes))
     count = n_samples // CHUNK_ROWS
     widest = max((a * b for a, b in zip(sizes[:-1], sizes[1:]) if min(a, b) >= 8),
                  default=0)
     if count and widest and SMALL_GEMM_WORK // widest >= SMALL_GEMM_MIN_ROWS:
-        rows = min(CHUNK_ROWS, SMALL_GEMM_WORK // widest)
-        count = -(-n_samples // rows)
+        rows = SMALL_GEMM_WORK // widest
+        if -(-n_samples // count) > rows:
+            count = -(-n_samples // rows)
     return max(1, min(count, MAX_CHUNKS, cap))
 
 

@@ -488,6 +488,8 @@ def test_narrow_layers_call_blas_where_blas_has_avx512():
     ([2, 64, 2], 3000, 11),
     ([784, 128, 128, 10], 10000, 17),  # too wide for the small path; the scratch cap
     ([2, 512, 512, 2], 2000, 7),    # the scratch cap
+    ([2, 32, 32, 2], 2000, 7),      # 286-row chunks are small products already
+    ([2, 64, 64, 2], 2000, 9),
 ])
 def test_chunks_keep_blas_products_small(sizes, n, expected):
     # n_chunks depends on n and the model alone; where the widest layer that
