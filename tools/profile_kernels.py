@@ -56,17 +56,17 @@ def _chunks(n, sizes, chunk_rows):
     return max(1, min(n // chunk_rows, _core.MAX_CHUNKS, cap))
 
 
-def setup(workload, threads):
+def setup(workload, threads, dtype=np.float64):
     """(call(kernels, passes, chunk_rows), flops, description): call runs the
 X
     sets how the rows are cut, as mlnn._core.n_chunks would with it."""
     if workload in ("w2", "w512"):
         n, width = (10000, 64) if workload == "w2" else (2000, 512)
         X, y = sklearn.datasets.make_moons(n, noise=0.22, random_state=0)
-        X = np.ascontiguousarray(X)
+        X = np.ascontiguousarray(X, dtype=dtype)
         y = y.astype(np.int64)
         sizes = [2, width, width, 2]
-        model = _core.Model(sizes, "tanh", np.float64)
+        model = _core.Model(sizes, "tanh", dtype)
         model.init_weights(0)
         init = model.params.copy()
         lay = model.lay
@@ -80,18 +80,19 @@ X
             c = _chunks(n, sizes, chunk_rows)
             ws = ws_by_mod.get((id(k), c))
             if ws is None:
-                ws = ws_by_mod[(id(k), c)] = k.workspace(n, lay, c, np.float64)
+                ws = ws_by_mod[(id(k), c)] = k.workspace(n, lay, c, dtype)
             params[:] = init
             k.train(X, y, params, lay, act, 0.001, 1e-6, passes, grads, c, threads, ws)
         flops = 6 * n * _core.macs_per_sample(sizes)
-        return call, flops, f"{workload}: {sizes} N={n} chunks={chunks} threads={threads}"
+        return call, flops, (f"{workload}: {sizes} N={n} chunks={chunks} threads={threads} "
+                             f"{np.dtype(dtype).name}")
     if workload == "e4":
         X, yl = sklearn.datasets.load_digits(return_X_y=True)
-        X = np.ascontiguousarray(X, dtype=np.float64)
-        Y = np.zeros((X.shape[0], 10))
+        X = np.ascontiguousarray(X, dtype=dtype)
+        Y = np.zeros((X.shape[0], 10), dtype=dtype)
         Y[np.arange(X.shape[0]), yl] = 1
         sizes = [64, 100, 10]
-        model = _core.Model(sizes, "relu", np.float64)
+        model = _core.Model(sizes, "relu", dtype)
         model.init_weights(0)
         params = model.params.copy()
         lay = model.lay
@@ -113,6 +114,7 @@ def main():
     p = argparse.ArgumentParser()
     p.add_argument("workload")
     p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--dtype", choices=["float64", "float32"], default="float64")
     p.add_argument("--seconds", type=float, default=10.0)
     p.add_argument("--ab", nargs="+", metavar="SO[:CHUNK_ROWS]",
                    help="variants to time interleaved: a built _kernels .so, "
@@ -123,7 +125,7 @@ def main():
                         "right for --threads 1 only); default cpu at 1 thread, else wall")
     p.add_argument("--calls", type=int, default=0, help="calls per timed sample")
     args = p.parse_args()
-    call, flops, desc = setup(args.workload, args.threads)
+    call, flops, desc = setup(args.workload, args.threads, np.dtype(args.dtype))
     clock = args.clock or ("cpu" if args.threads == 1 else "wall")
     now = time.thread_time if clock == "cpu" else time.perf_counter
     with threadpool_limits(1, user_api="blas"):
