@@ -504,3 +504,23 @@ def test_chunks_keep_blas_products_small(sizes, n, expected):
         if any(min(a, b) >= 8 for a, b in zip(sizes[:-1], sizes[1:])) else 0
     if widest and _core.SMALL_GEMM_WORK // widest >= _core.SMALL_GEMM_MIN_ROWS:
         assert rows * widest <= _core.SMALL_GEMM_WORK
+
+
+@requires_compiled
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("sizes", [[2, 64, 64, 2], [5, 40, 90, 3]])
+def test_blocked_dw_matches_reference(sizes, dtype):
+    # chunks of small products, whose wide dW the kernels compute in column
+    # blocks on AVX-512 CPUs (_dense_dweight): same gradient as the reference
+    rng = np.random.RandomState(1)
+    n = 1000
+    X = (rng.randn(n, sizes[0]) * 2).astype(dtype)
+    y = rng.randint(0, sizes[-1], size=n)
+    assert _core.n_chunks(n, sizes) > n // _core.CHUNK_ROWS
+    m_fast = _core.Model(sizes, "tanh", dtype, backend="cython")
+    m_ref = _core.Model(sizes, "tanh", dtype, backend="numpy")
+    m_fast.init_weights(0)
+    m_ref.params[...] = m_fast.params
+    g_fast, _ = m_fast.gradients(X, y, 0.01)
+    g_ref, _ = m_ref.gradients(X, y, 0.01)
+    assert rel_err(g_fast, g_ref) <= RTOL[dtype] * 10
