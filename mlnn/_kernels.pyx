@@ -628,11 +628,12 @@ cdef void _dense_dweight(const floating *inT, const floating *delta, floating *d
         # a product small enough for it (m * n_in * n_out <= SMALL_GEMM_WORK,
         # the chunk size mlnn._core aims at) is therefore cut into column
         # blocks of dW^T (input units) of at most SMALL_TN_C entries.  Larger
-        # products, and all of them elsewhere, stay one call: the packed
+        # products, those whose single column of dW^T (n_out) is already
+        # over the limit, and all of them elsewhere stay one call: the packed
         # path would repack delta for every block.
         nb = n_in
         if (_blas_small_tn and m * n_in * n_out <= SMALL_GEMM_WORK
-                and n_out * n_in > SMALL_TN_C):
+                and n_out * n_in > SMALL_TN_C and n_out <= SMALL_TN_C):
             nb = max(1, SMALL_TN_C // n_out)
         k0 = 0
         while k0 < n_in:
