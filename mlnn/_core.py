@@ -36,6 +36,13 @@ MAX_PASSES_PER_CALL = 1 << 20
 CHUNK_ROWS = 256
 MAX_CHUNKS = 64
 MAX_SCRATCH = 2**21  # elements of per-chunk gradient slots in total (16 MB in float64)
+# BLAS products of at most this many multiply-adds (M * N * K) run in
+# OpenBLAS's small-matrix kernels on AVX-512 CPUs: no packing of the
+# operands and no separate pass that scales C.  Chunks of models whose
+# widest layer leaves room for at least SMALL_GEMM_MIN_ROWS rows are cut to
+# stay under it (see n_chunks).
+SMALL_GEMM_WORK = 100**3
+SMALL_GEMM_MIN_ROWS = 128
 
 # Tries of each side when a network shape's team timing is measured
 # (Model._measure_team); the first warms caches and the thread pool.
@@ -117,9 +124,25 @@ def n_chunks(n_samples, sizes):
 
     At least CHUNK_ROWS rows per chunk (floor division): a second chunk of a
     few rows costs more in per-chunk overhead than it could gain in threads.
+    Except where the model's widest layer (of those at least 8 units wide on
+    both sides, the ones that can call BLAS) has n_in * n_out <=
+    SMALL_GEMM_WORK / SMALL_GEMM_MIN_ROWS and those chunks would make its
+    products larger than SMALL_GEMM_WORK: then the chunks hold at most
+    SMALL_GEMM_WORK // (n_in * n_out) rows (ceiling division), so that
+    every BLAS product of a chunk stays in BLAS's small-matrix path.  Fewer
+    than CHUNK_ROWS samples (a typical mini-batch) stay one chunk either way:
+    a second one would also bring a second thread to a call that short.
+    The count depends on n_samples and the model alone.
     """
     cap = max(1, MAX_SCRATCH // n_params(sizes))
-    return max(1, min(n_samples // CHUNK_ROWS, MAX_CHUNKS, cap))
+    count = n_samples // CHUNK_ROWS
+    widest = max((a * b for a, b in zip(sizes[:-1], sizes[1:]) if min(a, b) >= 8),
+                 default=0)
+    if count and widest and SMALL_GEMM_WORK // widest >= SMALL_GEMM_MIN_ROWS:
+        rows = SMALL_GEMM_WORK // widest
+        if -(-n_samples // count) > rows:
+            count = -(-n_samples // rows)
+    return max(1, min(count, MAX_CHUNKS, cap))
 
 
 def macs_per_sample(sizes):

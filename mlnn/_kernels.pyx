@@ -224,6 +224,15 @@ cdef enum:
     BLAS_MIN_SIDE = 16
     BLAS_MIN_SIDE_AVX512 = 8
 
+# OpenBLAS runs products of at most SMALL_GEMM_WORK multiply-adds in small-
+# matrix kernels (no packing, no separate pass scaling C) on AVX-512 CPUs,
+# TN products only while C has at most about SMALL_TN_C entries
+# (mlnn._core.SMALL_GEMM_WORK cuts the chunks for the first; _dense_dweight
+# splits dW for the second).
+cdef enum:
+    SMALL_GEMM_WORK = 1000000
+    SMALL_TN_C = 1024
+
 # Samples per block for predict/loss/forward (which need no gradient slots);
 # a Python attribute too, for mlnn._core's BLAS guard.
 cpdef enum:
@@ -514,6 +523,16 @@ def _aligned_zeros(Py_ssize_t n, dtype):
     return buf[off:off + n]
 
 
+def _aligned_empty(Py_ssize_t n, dtype):
+    """As _aligned_zeros, uninitialized: for scratch that the kernels write
+    before they read it (the training workspace, whatever it holds on entry,
+    as train(ws=) and epoch(ws=) allow).  A large np.zeros is a memset, or
+    fresh zero pages to fault in, on every call."""
+    buf = np.empty(n + 64, dtype=dtype)
+    off = (-buf.ctypes.data % 64) // buf.itemsize
+    return buf[off:off + n]
+
+
 # ---------------------------------------------------------------------------
 # Dense layer helpers, feature-major: a layer's activations are (width, m)
 # ---------------------------------------------------------------------------
@@ -536,6 +555,11 @@ cdef inline bint _use_blas(Py_ssize_t m, Py_ssize_t n_in, Py_ssize_t n_out) noex
 # (bench/README.md).  So the rule follows the CPU, not the selected level.
 cdef int _blas_min_side = (BLAS_MIN_SIDE_AVX512 if mlnn_cpu_has_level(LEVEL_AVX512)
                            else BLAS_MIN_SIDE)
+
+
+# Whether BLAS has the small-matrix path that _dense_dweight cuts dW for:
+# OpenBLAS's small kernels are AVX-512 code, so the CPU tells, as above.
+cdef bint _blas_small_tn = mlnn_cpu_has_level(LEVEL_AVX512)
 
 
 def blas_min_side():
@@ -596,10 +620,28 @@ cdef void _dense_dweight(const floating *inT, const floating *delta, floating *d
         for j in range(n_out):
             db[j] = <floating>_sum(delta + j * ld, m)
         return
+    cdef Py_ssize_t k0, kb, nb
     if _use_blas(m, n_in, n_out):
-        # column-major: dW^T (n_out, n_in) = delta (n_out, m) @ inT^T (m, n_in)
-        _gemm(c'T', c'N', <int>n_out, <int>n_in, <int>m, delta, <int>ld, inT,
-              <int>ld, 0, dW, <int>n_out)
+        # column-major: dW^T (n_out, n_in) = delta (n_out, m) @ inT^T (m, n_in).
+        # Both operands run along the samples, so this is a TN product, which
+        # OpenBLAS sends to its small-matrix kernel only while C has at most
+        # about SMALL_TN_C entries.  Where BLAS has that path (AVX-512 CPUs),
+        # a product small enough for it (m * n_in * n_out <= SMALL_GEMM_WORK,
+        # the chunk size mlnn._core aims at) is therefore cut into column
+        # blocks of dW^T (input units) of at most SMALL_TN_C entries.  Larger
+        # products, those whose single column of dW^T (n_out) is already
+        # over the limit, and all of them elsewhere stay one call: the packed
+        # path would repack delta for every block.
+        nb = n_in
+        if (_blas_small_tn and m * n_in * n_out <= SMALL_GEMM_WORK
+                and n_out * n_in > SMALL_TN_C and n_out <= SMALL_TN_C):
+            nb = max(1, SMALL_TN_C // n_out)
+        k0 = 0
+        while k0 < n_in:
+            kb = min(nb, n_in - k0)
+            _gemm(c'T', c'N', <int>n_out, <int>kb, <int>m, delta, <int>ld, inT + k0 * ld,
+                  <int>ld, 0, dW + k0 * n_out, <int>n_out)
+            k0 += kb
         for j in range(n_out):
             db[j] = <floating>_sum(delta + j * ld, m)
         return
@@ -1581,7 +1623,7 @@ def loss_grad(X, Y, sample_weight, const floating[::1] params, const int64_t[::1
     if n_samples == 0:
         raise ValueError("X must have at least one row")
     cdef WorkspacePlan plan = _plan(n_samples, lay, n_chunks)
-    cdef floating[::1] ws = _aligned_zeros(plan.n_chunks * plan.stride, dtype)
+    cdef floating[::1] ws = _aligned_empty(plan.n_chunks * plan.stride, dtype)
     cdef double[::1] chunk_loss = np.zeros(plan.n_chunks)
     cdef BatchSums b
     cdef Step st

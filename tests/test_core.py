@@ -498,3 +498,50 @@ def test_narrow_layers_call_blas_where_blas_has_avx512():
     assert _kernels.uses_blas(200, 100, 16)
     assert not _kernels.uses_blas(200, 100, 4)
     assert not _kernels.uses_blas(2, 100, 100)  # too little work
+
+
+@pytest.mark.parametrize("sizes,n,expected", [
+    ([2, 64, 64, 2], 10000, 41),    # 64 x 64: chunks of at most 244 rows
+    ([64, 100, 10], 1797, 12),      # 64 x 100: at most 156 rows
+    ([64, 100, 10], 200, 1),        # fewer than CHUNK_ROWS rows: one chunk
+    ([2, 64, 64, 2], 300, 2),
+    ([2, 4, 4, 2], 10000, 39),      # no layer 8 wide on both sides: CHUNK_ROWS
+    ([2, 64, 2], 3000, 11),
+    ([784, 128, 128, 10], 10000, 17),  # too wide for the small path; the scratch cap
+    ([2, 512, 512, 2], 2000, 7),    # the scratch cap
+    ([2, 32, 32, 2], 2000, 7),      # 286-row chunks are small products already
+    ([2, 64, 64, 2], 2000, 9),
+])
+def test_chunks_keep_blas_products_small(sizes, n, expected):
+    # n_chunks depends on n and the model alone; where the widest layer that
+    # can call BLAS leaves room for SMALL_GEMM_MIN_ROWS rows, every chunk's
+    # products stay within SMALL_GEMM_WORK multiply-adds
+    c = _core.n_chunks(n, sizes)
+    assert c == expected
+    rows = -(-n // c)
+    if n < _core.CHUNK_ROWS:
+        return
+    widest = max(a * b for a, b in zip(sizes[:-1], sizes[1:]) if min(a, b) >= 8) \
+        if any(min(a, b) >= 8 for a, b in zip(sizes[:-1], sizes[1:])) else 0
+    if widest and _core.SMALL_GEMM_WORK // widest >= _core.SMALL_GEMM_MIN_ROWS:
+        assert rows * widest <= _core.SMALL_GEMM_WORK
+
+
+@requires_compiled
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("sizes", [[2, 64, 64, 2], [5, 40, 90, 3]])
+def test_blocked_dw_matches_reference(sizes, dtype):
+    # chunks of small products, whose wide dW the kernels compute in column
+    # blocks on AVX-512 CPUs (_dense_dweight): same gradient as the reference
+    rng = np.random.RandomState(1)
+    n = 1000
+    X = (rng.randn(n, sizes[0]) * 2).astype(dtype)
+    y = rng.randint(0, sizes[-1], size=n)
+    assert _core.n_chunks(n, sizes) > n // _core.CHUNK_ROWS
+    m_fast = _core.Model(sizes, "tanh", dtype, backend="cython")
+    m_ref = _core.Model(sizes, "tanh", dtype, backend="numpy")
+    m_fast.init_weights(0)
+    m_ref.params[...] = m_fast.params
+    g_fast, _ = m_fast.gradients(X, y, 0.01)
+    g_ref, _ = m_ref.gradients(X, y, 0.01)
+    assert rel_err(g_fast, g_ref) <= RTOL[dtype] * 10

@@ -1,0 +1,175 @@
+"""Drive one kernel workload for profiling or A/B timing.
+
+    python tools/profile_kernels.py WORKLOAD [--threads N] [--seconds S]
+    python tools/profile_kernels.py WORKLOAD --ab SO[:ROWS] SO[:ROWS] ... [--reps R]
+
+WORKLOAD:
+  w2    [2,64,64,2] tanh on make_moons(10000, noise=0.22): kernels.train, one
+        full-batch pass per call (bench/run.py's W2)
+  w512  [2,512,512,2] tanh on make_moons(2000): the width sweep's widest point
+  e4    MLNNClassifier's L-BFGS evaluation on load_digits: kernels.loss_grad,
+        (100,) relu, softmax head, alpha 1e-4
+
+Without --ab, runs the workload for about --seconds (for ``perf record``)
+and prints the time per call.  With --ab, loads builds of the extension
+(copies of _kernels*.so files) side by side in this process and times the
+variants interleaved: --reps rounds, each timing every variant once (order
+reversed every other round) on the same inputs, and prints medians with
+min-max.  SO:ROWS cuts the rows as the chunk rule before the small-product
+one did with CHUNK_ROWS = ROWS (n // ROWS chunks); a bare SO uses
+mlnn._core.n_chunks.  --clock cpu (the default at one thread) times this
+thread's CPU time, steadier than wall time on a shared machine.
+
+BLAS is limited to one thread, as mlnn's own guard does.  For timing that
+matches users, run with ``env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE``.
+"""
+
+import argparse
+import importlib.util
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import sklearn.datasets
+from threadpoolctl import threadpool_limits
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from mlnn import _core, _spec  # noqa: E402
+
+
+def _load_so(path, tag):
+    spec = importlib.util.spec_from_file_location(f"mlnn_ab_{tag}._kernels", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def _chunks(n, sizes, chunk_rows):
+    """mlnn._core.n_chunks, or with chunk_rows: n // chunk_rows chunks under
+    the same caps (the rule before the small-product one)."""
+    if not chunk_rows:
+        return _core.n_chunks(n, sizes)
+    cap = max(1, _core.MAX_SCRATCH // _spec.n_params(sizes))
+    return max(1, min(n // chunk_rows, _core.MAX_CHUNKS, cap))
+
+
+def setup(workload, threads, dtype=np.float64):
+    """(call(kernels, passes, chunk_rows), flops, description): call runs the
+X
+    sets how the rows are cut, as mlnn._core.n_chunks would with it."""
+    if workload in ("w2", "w512"):
+        n, width = (10000, 64) if workload == "w2" else (2000, 512)
+        X, y = sklearn.datasets.make_moons(n, noise=0.22, random_state=0)
+        X = np.ascontiguousarray(X, dtype=dtype)
+        y = y.astype(np.int64)
+        sizes = [2, width, width, 2]
+        model = _core.Model(sizes, "tanh", dtype)
+        model.init_weights(0)
+        init = model.params.copy()
+        lay = model.lay
+        chunks = _chunks(n, sizes, 0)
+        act = _spec.ACTIVATIONS["tanh"]
+        params = init.copy()
+        grads = np.zeros_like(params)
+        ws_by_mod = {}
+
+        def call(k, passes=1, chunk_rows=0):
+            c = _chunks(n, sizes, chunk_rows)
+            ws = ws_by_mod.get((id(k), c))
+            if ws is None:
+                ws = ws_by_mod[(id(k), c)] = k.workspace(n, lay, c, dtype)
+            params[:] = init
+            k.train(X, y, params, lay, act, 0.001, 1e-6, passes, grads, c, threads, ws)
+        flops = 6 * n * _core.macs_per_sample(sizes)
+        return call, flops, (f"{workload}: {sizes} N={n} chunks={chunks} threads={threads} "
+                             f"{np.dtype(dtype).name}")
+    if workload == "e4":
+        X, yl = sklearn.datasets.load_digits(return_X_y=True)
+        X = np.ascontiguousarray(X, dtype=dtype)
+        Y = np.zeros((X.shape[0], 10), dtype=dtype)
+        Y[np.arange(X.shape[0]), yl] = 1
+        sizes = [64, 100, 10]
+        model = _core.Model(sizes, "relu", dtype)
+        model.init_weights(0)
+        params = model.params.copy()
+        lay = model.lay
+        grads = np.zeros_like(params)
+        chunks = _chunks(X.shape[0], sizes, 0)
+        act = _spec.ACTIVATIONS["relu"]
+        head = _spec.HEADS["softmax"]
+
+        def call(k, passes=1, chunk_rows=0):
+            c = _chunks(X.shape[0], sizes, chunk_rows)
+            for _ in range(passes):
+                k.loss_grad(X, Y, None, params, lay, act, head, 1e-4, grads, c, threads)
+        flops = 6 * X.shape[0] * _core.macs_per_sample(sizes)
+        return call, flops, f"e4: {sizes} N={X.shape[0]} chunks={chunks} threads={threads}"
+    raise SystemExit(f"unknown workload {workload}")
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("workload")
+    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--dtype", choices=["float64", "float32"], default="float64")
+    p.add_argument("--seconds", type=float, default=10.0)
+    p.add_argument("--ab", nargs="+", metavar="SO[:CHUNK_ROWS]",
+                   help="variants to time interleaved: a built _kernels .so, "
+                        "optionally with the chunk rows to cut by")
+    p.add_argument("--reps", type=int, default=15)
+    p.add_argument("--clock", choices=["wall", "cpu"], default=None,
+                   help="cpu: this thread's CPU time (robust on a shared machine, "
+                        "right for --threads 1 only); default cpu at 1 thread, else wall")
+    p.add_argument("--calls", type=int, default=0, help="calls per timed sample")
+    args = p.parse_args()
+    call, flops, desc = setup(args.workload, args.threads, np.dtype(args.dtype))
+    clock = args.clock or ("cpu" if args.threads == 1 else "wall")
+    now = time.thread_time if clock == "cpu" else time.perf_counter
+    with threadpool_limits(1, user_api="blas"):
+        if args.ab:
+            loaded, variants = {}, []
+            for v in args.ab:
+                path, _, rows = v.partition(":")
+                if path not in loaded:
+                    loaded[path] = _load_so(path, len(loaded))
+                variants.append((v, loaded[path], int(rows or 0)))
+            for _, m, rows in variants:
+                call(m, 1, rows)
+            t0 = time.perf_counter()
+            call(variants[0][1], 1, variants[0][2])
+            one = time.perf_counter() - t0
+            calls = args.calls or max(1, int(0.2 / one))
+            times = [[] for _ in variants]
+            for r in range(args.reps):
+                order = list(range(len(variants)))
+                if r % 2:
+                    order.reverse()
+                for i in order:
+                    _, m, rows = variants[i]
+                    t0 = now()
+                    call(m, calls, rows)
+                    times[i].append((now() - t0) / calls)
+            print(desc, f"calls/sample={calls} reps={args.reps} clock={clock}")
+            base = statistics.median(times[0])
+            for (name, _, _), ts in zip(variants, times):
+                med = statistics.median(ts)
+                print(f"  {name}: median {med * 1e3:.3f} ms  (min {min(ts) * 1e3:.3f}, "
+                      f"max {max(ts) * 1e3:.3f})  {flops / med / 1e9:.1f} GFLOP/s  "
+                      f"x{base / med:.3f} vs first")
+        else:
+            from mlnn import _kernels as k
+            call(k)
+            t0 = time.perf_counter()
+            n = 0
+            while time.perf_counter() - t0 < args.seconds:
+                call(k)
+                n += 1
+            dt = (time.perf_counter() - t0) / n
+            print(desc, f"{n} calls, {dt * 1e3:.3f} ms/call, {flops / dt / 1e9:.1f} GFLOP/s")
+
+
+if __name__ == "__main__":
+    main()
