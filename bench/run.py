@@ -801,11 +801,13 @@ class Bench:
     # -- plots ------------------------------------------------------------------------
 
     def per_pass(self, trainer, min_time, threads=None):
-        """Seconds per pass: grow the pass count until a run takes min_time; best of 2."""
+        """Seconds per pass: grow the pass count until a run takes min_time; best of 2.
+        Every timed run starts after SETTLE_S, as in interleave()."""
         k, best = 1, np.inf
         with torch_threads(threads) if threads else _null():
             while True:
                 trainer.reset()
+                time.sleep(SETTLE_S)
                 t0 = time.perf_counter()
                 trainer.run(k)
                 dt = time.perf_counter() - t0
@@ -814,6 +816,7 @@ class Bench:
                 k = max(2 * k, int(k * 1.2 * min_time / max(dt, 1e-9)))
             best = dt / k
             trainer.reset()
+            time.sleep(SETTLE_S)
             t0 = time.perf_counter()
             trainer.run(k)
             best = min(best, (time.perf_counter() - t0) / k)

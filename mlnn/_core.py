@@ -129,16 +129,16 @@ def n_chunks(n_samples, sizes):
     SMALL_GEMM_WORK / SMALL_GEMM_MIN_ROWS and those chunks would make its
     products larger than SMALL_GEMM_WORK: then the chunks hold at most
     SMALL_GEMM_WORK // (n_in * n_out) rows (ceiling division), so that
-    every BLAS product of a chunk stays in BLAS's small-matrix path.  Fewer
-    than CHUNK_ROWS samples (a typical mini-batch) stay one chunk either way:
-    a second one would also bring a second thread to a call that short.
+    every BLAS product of a chunk stays in BLAS's small-matrix path; this
+    holds for a mini-batch of fewer than CHUNK_ROWS samples too (whether its
+    chunks then get a thread each is mlnn._threads.choose's decision).
     The count depends on n_samples and the model alone.
     """
     cap = max(1, MAX_SCRATCH // n_params(sizes))
-    count = n_samples // CHUNK_ROWS
+    count = max(1, n_samples // CHUNK_ROWS)
     widest = max((a * b for a, b in zip(sizes[:-1], sizes[1:]) if min(a, b) >= 8),
                  default=0)
-    if count and widest and SMALL_GEMM_WORK // widest >= SMALL_GEMM_MIN_ROWS:
+    if widest and SMALL_GEMM_WORK // widest >= SMALL_GEMM_MIN_ROWS:
         rows = SMALL_GEMM_WORK // widest
         if -(-n_samples // count) > rows:
             count = -(-n_samples // rows)

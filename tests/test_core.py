@@ -503,7 +503,9 @@ def test_narrow_layers_call_blas_where_blas_has_avx512():
 @pytest.mark.parametrize("sizes,n,expected", [
     ([2, 64, 64, 2], 10000, 41),    # 64 x 64: chunks of at most 244 rows
     ([64, 100, 10], 1797, 12),      # 64 x 100: at most 156 rows
-    ([64, 100, 10], 200, 1),        # fewer than CHUNK_ROWS rows: one chunk
+    ([64, 100, 10], 200, 2),        # a mini-batch: 2 chunks of 100 rows
+    ([64, 100, 10], 150, 1),        # fits in one small product
+    ([64, 20, 10], 200, 1),         # 64 x 20: room for 781 rows
     ([2, 64, 64, 2], 300, 2),
     ([2, 4, 4, 2], 10000, 39),      # no layer 8 wide on both sides: CHUNK_ROWS
     ([2, 64, 2], 3000, 11),
@@ -519,8 +521,6 @@ def test_chunks_keep_blas_products_small(sizes, n, expected):
     c = _core.n_chunks(n, sizes)
     assert c == expected
     rows = -(-n // c)
-    if n < _core.CHUNK_ROWS:
-        return
     widest = max(a * b for a, b in zip(sizes[:-1], sizes[1:]) if min(a, b) >= 8) \
         if any(min(a, b) >= 8 for a, b in zip(sizes[:-1], sizes[1:])) else 0
     if widest and _core.SMALL_GEMM_WORK // widest >= _core.SMALL_GEMM_MIN_ROWS:
