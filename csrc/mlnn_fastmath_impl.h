@@ -452,17 +452,127 @@ static inline __m512d MLNN_NAME(exp8)(__m512d x)
     }
 MLNN_ARRAY8_FN(exp_d, exp8)
 #undef MLNN_ARRAY8_FN
+#elif MLNN_LEVEL == MLNN_LEVEL_ID_BASELINE && MLNN_HAVE_SSE2
+/* The baseline level's float64 tanh, exp and sigmoid on two doubles with
+ * SSE2 intrinsics.  GCC does vectorize the generic kernels at SSE2, but each
+ * select becomes a compare and an and/andnot/or blend, the copysign three
+ * operations and a reload of x, where min/max and one and + or do; without
+ * FMA the polynomial already costs twice the operations of the AVX2 code, so
+ * these extra operations are a large share of the loop.  The arithmetic is
+ * the generic kernels' operation for operation (no FMA at this level, so
+ * each product and sum is rounded as in the scalar code): the results are
+ * the bits of tanh_kernel, exp_kernel and sigmoid_kernel at this level.
+ * The loops take two vectors per step, and the last element of an odd n
+ * goes through a padded copy, the same arithmetic. */
+static inline __m128d MLNN_NAME(poly2)(__m128d r, const double *w)
+{
+    /* expm1_poly_w, operation for operation */
+    const __m128d r2 = _mm_mul_pd(r, r);
+#define MLNN_W(k) _mm_set1_pd(w[k])
+#define MLNN_STEP(acc, k) acc = _mm_add_pd(_mm_mul_pd(acc, r2), MLNN_W(k))
+    __m128d e = MLNN_W(8), o = MLNN_W(9);
+    MLNN_STEP(e, 6);
+    MLNN_STEP(o, 7);
+    MLNN_STEP(e, 4);
+    MLNN_STEP(o, 5);
+    MLNN_STEP(e, 2);
+    MLNN_STEP(o, 3);
+    MLNN_STEP(e, 0);
+    MLNN_STEP(o, 1);
+#undef MLNN_STEP
+#undef MLNN_W
+    return _mm_add_pd(r, _mm_mul_pd(r2, _mm_add_pd(e, _mm_mul_pd(r, o))));
+}
+
+/* tanh_kernel */
+static inline __m128d MLNN_NAME(tanh2)(__m128d x)
+{
+    const __m128d sign = _mm_set1_pd(-0.0);
+    /* min(TANH_SATURATE, |x|): a NaN |x| is passed through (the second
+     * operand wins) */
+    const __m128d ax = _mm_min_pd(_mm_set1_pd(TANH_SATURATE), _mm_andnot_pd(sign, x));
+    const __m128d t = _mm_add_pd(_mm_mul_pd(ax, _mm_set1_pd(2.0 * LOG2E)), _mm_set1_pd(MAGIC));
+    const __m128d n = _mm_sub_pd(t, _mm_set1_pd(MAGIC));
+    const __m128d h = _mm_sub_pd(ax, _mm_mul_pd(n, _mm_set1_pd(0.5 * LN2)));
+    const __m128d scale2 = _mm_castsi128_pd(_mm_slli_epi64(
+        _mm_add_epi64(_mm_castpd_si128(t), _mm_set1_epi64x(1024)), 52));
+    const __m128d em1 = _mm_add_pd(
+        _mm_mul_pd(scale2, MLNN_NAME(poly2)(h, EXPM1_V2)),
+        _mm_sub_pd(_mm_mul_pd(scale2, _mm_set1_pd(0.5)), _mm_set1_pd(1.0)));
+    const __m128d q = _mm_div_pd(em1, _mm_add_pd(em1, _mm_set1_pd(2.0)));
+    return _mm_or_pd(q, _mm_and_pd(sign, x)); /* q >= 0 or NaN */
+}
+
+/* exp_kernel (min/max pass a NaN x through, as the scalar selects do) */
+static inline __m128d MLNN_NAME(exp2)(__m128d x)
+{
+    __m128d xc = _mm_max_pd(_mm_set1_pd(EXP_LO), x);
+    xc = _mm_min_pd(_mm_set1_pd(EXP_CLAMP_HI), xc);
+    const __m128d t = _mm_add_pd(_mm_mul_pd(xc, _mm_set1_pd(LOG2E)), _mm_set1_pd(MAGIC));
+    const __m128d n = _mm_sub_pd(t, _mm_set1_pd(MAGIC));
+    __m128d r = _mm_sub_pd(xc, _mm_mul_pd(n, _mm_set1_pd(LN2_HI)));
+    r = _mm_sub_pd(r, _mm_mul_pd(n, _mm_set1_pd(LN2_LO)));
+    const __m128d tc = _mm_min_pd(_mm_set1_pd(T_CAP), t);
+    const __m128d d = _mm_sub_pd(t, tc);
+    const __m128d scale = _mm_castsi128_pd(_mm_slli_epi64(
+        _mm_add_epi64(_mm_castpd_si128(tc), _mm_set1_epi64x(1023)), 52));
+    __m128d res = _mm_mul_pd(_mm_add_pd(_mm_set1_pd(1.0), MLNN_NAME(poly2)(r, EXPM1_V)), scale);
+    res = _mm_add_pd(res, _mm_mul_pd(res, d));
+    /* flush to 0 where x < EXP_LO (false for NaN) */
+    return _mm_andnot_pd(_mm_cmplt_pd(x, _mm_set1_pd(EXP_LO)), res);
+}
+
+/* sigmoid_kernel */
+static inline __m128d MLNN_NAME(sigmoid2)(__m128d x)
+{
+    __m128d u = _mm_xor_pd(x, _mm_set1_pd(-0.0));
+    u = _mm_max_pd(_mm_set1_pd(EXP_LO), u); /* NaN passes */
+    u = _mm_min_pd(_mm_set1_pd(-EXP_LO), u);
+    const __m128d t = _mm_add_pd(_mm_mul_pd(u, _mm_set1_pd(LOG2E)), _mm_set1_pd(MAGIC));
+    const __m128d n = _mm_sub_pd(t, _mm_set1_pd(MAGIC));
+    __m128d r = _mm_sub_pd(u, _mm_mul_pd(n, _mm_set1_pd(LN2_HI)));
+    r = _mm_sub_pd(r, _mm_mul_pd(n, _mm_set1_pd(LN2_LO)));
+    const __m128d scale = _mm_castsi128_pd(_mm_slli_epi64(
+        _mm_add_epi64(_mm_castpd_si128(t), _mm_set1_epi64x(1023)), 52));
+    __m128d e = _mm_mul_pd(_mm_add_pd(_mm_set1_pd(1.0), MLNN_NAME(poly2)(r, EXPM1_V)), scale);
+    /* e = 0 where x > -EXP_LO (false for NaN) */
+    e = _mm_andnot_pd(_mm_cmpgt_pd(x, _mm_set1_pd(-EXP_LO)), e);
+    const __m128d res = _mm_div_pd(_mm_set1_pd(1.0), _mm_add_pd(_mm_set1_pd(1.0), e));
+    return _mm_andnot_pd(_mm_cmplt_pd(x, _mm_set1_pd(EXP_LO)), res);
+}
+
+#define MLNN_ARRAY2_FN(name, kernel)                                               \
+    static void MLNN_NAME(name)(const double *x, double *out, ptrdiff_t n)         \
+    {                                                                              \
+        ptrdiff_t i = 0;                                                           \
+        for (; i + 4 <= n; i += 4) {                                               \
+            const __m128d a = _mm_loadu_pd(x + i), b = _mm_loadu_pd(x + i + 2);    \
+            _mm_storeu_pd(out + i, MLNN_NAME(kernel)(a));                          \
+            _mm_storeu_pd(out + i + 2, MLNN_NAME(kernel)(b));                      \
+        }                                                                          \
+        for (; i + 2 <= n; i += 2)                                                 \
+            _mm_storeu_pd(out + i, MLNN_NAME(kernel)(_mm_loadu_pd(x + i)));        \
+        if (i < n) /* the last one: lane 0 of a padded vector */                   \
+            _mm_store_sd(out + i, MLNN_NAME(kernel)(_mm_set_sd(x[i])));            \
+    }
+MLNN_ARRAY2_FN(tanh_d, tanh2)
+MLNN_ARRAY2_FN(exp_d, exp2)
+MLNN_ARRAY2_FN(sigmoid_d, sigmoid2)
+#undef MLNN_ARRAY2_FN
 #endif
-#if MLNN_LEVEL != MLNN_LEVEL_ID_AVX2
+#if MLNN_LEVEL != MLNN_LEVEL_ID_AVX2 \
+    && !(MLNN_LEVEL == MLNN_LEVEL_ID_BASELINE && MLNN_HAVE_SSE2)
 MLNN_ARRAY_FN(tanh_d, tanh_kernel, double)
 #endif
 #if MLNN_LEVEL != MLNN_LEVEL_ID_AVX2
 MLNN_ARRAY_FN(tanh_f, tanhf_kernel, float)
 #endif
-#if MLNN_LEVEL == MLNN_LEVEL_ID_BASELINE
+#if MLNN_LEVEL == MLNN_LEVEL_ID_BASELINE && !MLNN_HAVE_SSE2
 MLNN_ARRAY_FN(exp_d, exp_kernel, double)
 #endif
+#if !(MLNN_LEVEL == MLNN_LEVEL_ID_BASELINE && MLNN_HAVE_SSE2)
 MLNN_ARRAY_FN(sigmoid_d, sigmoid_kernel, double)
+#endif
 MLNN_ARRAY_FN(exp_f, expf_kernel, float)
 MLNN_ARRAY_FN(sigmoid_f, sigmoidf_kernel, float)
 
