@@ -453,8 +453,8 @@ static inline __m512d MLNN_NAME(exp8)(__m512d x)
 MLNN_ARRAY8_FN(exp_d, exp8)
 #undef MLNN_ARRAY8_FN
 #elif MLNN_LEVEL == MLNN_LEVEL_ID_BASELINE && MLNN_HAVE_SSE2
-/* The baseline level's float64 tanh, exp and sigmoid on two doubles with
- * SSE2 intrinsics.  GCC does vectorize the generic kernels at SSE2, but each
+/* The baseline level's tanh, exp and sigmoid on two doubles (four floats,
+ * below) with SSE2 intrinsics.  GCC does vectorize the generic kernels at SSE2, but each
  * select becomes a compare and an and/andnot/or blend, the copysign three
  * operations and a reload of x, where min/max and one and + or do; without
  * FMA the polynomial already costs twice the operations of the AVX2 code, so
@@ -559,22 +559,110 @@ MLNN_ARRAY2_FN(tanh_d, tanh2)
 MLNN_ARRAY2_FN(exp_d, exp2)
 MLNN_ARRAY2_FN(sigmoid_d, sigmoid2)
 #undef MLNN_ARRAY2_FN
+
+/* The float32 kernels on four floats, for the same reasons and in the same
+ * way: tanhf_kernel, expf_kernel and sigmoidf_kernel operation for
+ * operation. */
+static inline __m128 MLNN_NAME(polyf4)(__m128 r, const float *w)
+{
+    /* expm1f_poly_w */
+    const __m128 r2 = _mm_mul_ps(r, r);
+#define MLNN_W(k) _mm_set1_ps(w[k])
+    __m128 e = _mm_add_ps(_mm_mul_ps(MLNN_W(4), r2), MLNN_W(2));
+    __m128 o = _mm_add_ps(_mm_mul_ps(MLNN_W(5), r2), MLNN_W(3));
+    e = _mm_add_ps(_mm_mul_ps(e, r2), MLNN_W(0));
+    o = _mm_add_ps(_mm_mul_ps(o, r2), MLNN_W(1));
+#undef MLNN_W
+    return _mm_add_ps(r, _mm_mul_ps(r2, _mm_add_ps(e, _mm_mul_ps(r, o))));
+}
+
+static inline __m128 MLNN_NAME(tanhf4)(__m128 x)
+{
+    const __m128 sign = _mm_set1_ps(-0.0f);
+    const __m128 ax = _mm_min_ps(_mm_set1_ps(TANH_SATURATE_F), _mm_andnot_ps(sign, x));
+    const __m128 t = _mm_add_ps(_mm_mul_ps(ax, _mm_set1_ps(2.0f * LOG2E_F)), _mm_set1_ps(MAGIC_F));
+    const __m128 n = _mm_sub_ps(t, _mm_set1_ps(MAGIC_F));
+    const __m128 h = _mm_sub_ps(ax, _mm_mul_ps(n, _mm_set1_ps(LN2_HALF_F)));
+    const __m128 scale2 = _mm_castsi128_ps(_mm_slli_epi32(
+        _mm_add_epi32(_mm_castps_si128(t), _mm_set1_epi32(128)), 23));
+    const __m128 em1 = _mm_add_ps(
+        _mm_mul_ps(scale2, MLNN_NAME(polyf4)(h, EXPM1F_V2)),
+        _mm_sub_ps(_mm_mul_ps(scale2, _mm_set1_ps(0.5f)), _mm_set1_ps(1.0f)));
+    const __m128 q = _mm_div_ps(em1, _mm_add_ps(em1, _mm_set1_ps(2.0f)));
+    return _mm_or_ps(q, _mm_and_ps(sign, x)); /* q >= 0 or NaN */
+}
+
+static inline __m128 MLNN_NAME(expf4)(__m128 x)
+{
+    __m128 xc = _mm_max_ps(_mm_set1_ps(EXP_LO_F), x);
+    xc = _mm_min_ps(_mm_set1_ps(EXP_CLAMP_HI_F), xc);
+    const __m128 t = _mm_add_ps(_mm_mul_ps(xc, _mm_set1_ps(LOG2E_F)), _mm_set1_ps(MAGIC_F));
+    const __m128 n = _mm_sub_ps(t, _mm_set1_ps(MAGIC_F));
+    __m128 r = _mm_sub_ps(xc, _mm_mul_ps(n, _mm_set1_ps(LN2_HI_F)));
+    r = _mm_sub_ps(r, _mm_mul_ps(n, _mm_set1_ps(LN2_LO_F)));
+    const __m128 tc = _mm_min_ps(_mm_set1_ps(T_CAP_F), t);
+    const __m128 d = _mm_sub_ps(t, tc);
+    const __m128 scale = _mm_castsi128_ps(_mm_slli_epi32(
+        _mm_add_epi32(_mm_castps_si128(tc), _mm_set1_epi32(127)), 23));
+    __m128 res = _mm_mul_ps(_mm_add_ps(_mm_set1_ps(1.0f), MLNN_NAME(polyf4)(r, EXPM1F_V)), scale);
+    res = _mm_add_ps(res, _mm_mul_ps(res, d));
+    return _mm_andnot_ps(_mm_cmplt_ps(x, _mm_set1_ps(EXP_LO_F)), res);
+}
+
+static inline __m128 MLNN_NAME(sigmoidf4)(__m128 x)
+{
+    __m128 u = _mm_xor_ps(x, _mm_set1_ps(-0.0f));
+    u = _mm_max_ps(_mm_set1_ps(EXP_LO_F), u); /* NaN passes */
+    u = _mm_min_ps(_mm_set1_ps(-EXP_LO_F), u);
+    const __m128 t = _mm_add_ps(_mm_mul_ps(u, _mm_set1_ps(LOG2E_F)), _mm_set1_ps(MAGIC_F));
+    const __m128 n = _mm_sub_ps(t, _mm_set1_ps(MAGIC_F));
+    __m128 r = _mm_sub_ps(u, _mm_mul_ps(n, _mm_set1_ps(LN2_HI_F)));
+    r = _mm_sub_ps(r, _mm_mul_ps(n, _mm_set1_ps(LN2_LO_F)));
+    const __m128 scale = _mm_castsi128_ps(_mm_slli_epi32(
+        _mm_add_epi32(_mm_castps_si128(t), _mm_set1_epi32(127)), 23));
+    __m128 e = _mm_mul_ps(_mm_add_ps(_mm_set1_ps(1.0f), MLNN_NAME(polyf4)(r, EXPM1F_V)), scale);
+    e = _mm_andnot_ps(_mm_cmpgt_ps(x, _mm_set1_ps(-EXP_LO_F)), e);
+    const __m128 res = _mm_div_ps(_mm_set1_ps(1.0f), _mm_add_ps(_mm_set1_ps(1.0f), e));
+    return _mm_andnot_ps(_mm_cmplt_ps(x, _mm_set1_ps(EXP_LO_F)), res);
+}
+
+#define MLNN_ARRAY4F_FN(name, kernel)                                              \
+    static void MLNN_NAME(name)(const float *x, float *out, ptrdiff_t n)           \
+    {                                                                              \
+        ptrdiff_t i = 0;                                                           \
+        for (; i + 8 <= n; i += 8) {                                               \
+            const __m128 a = _mm_loadu_ps(x + i), b = _mm_loadu_ps(x + i + 4);     \
+            _mm_storeu_ps(out + i, MLNN_NAME(kernel)(a));                          \
+            _mm_storeu_ps(out + i + 4, MLNN_NAME(kernel)(b));                      \
+        }                                                                          \
+        for (; i + 4 <= n; i += 4)                                                 \
+            _mm_storeu_ps(out + i, MLNN_NAME(kernel)(_mm_loadu_ps(x + i)));        \
+        if (i < n) { /* the last 1-3 through a padded copy */                      \
+            float buf[4] = {0};                                                    \
+            memcpy(buf, x + i, (size_t)(n - i) * sizeof *x);                       \
+            _mm_storeu_ps(buf, MLNN_NAME(kernel)(_mm_loadu_ps(buf)));              \
+            memcpy(out + i, buf, (size_t)(n - i) * sizeof *out);                   \
+        }                                                                          \
+    }
+MLNN_ARRAY4F_FN(tanh_f, tanhf4)
+MLNN_ARRAY4F_FN(exp_f, expf4)
+MLNN_ARRAY4F_FN(sigmoid_f, sigmoidf4)
+#undef MLNN_ARRAY4F_FN
 #endif
-#if MLNN_LEVEL != MLNN_LEVEL_ID_AVX2 \
-    && !(MLNN_LEVEL == MLNN_LEVEL_ID_BASELINE && MLNN_HAVE_SSE2)
+#define MLNN_SSE2_BASE (MLNN_LEVEL == MLNN_LEVEL_ID_BASELINE && MLNN_HAVE_SSE2)
+#if MLNN_LEVEL != MLNN_LEVEL_ID_AVX2 && !MLNN_SSE2_BASE
 MLNN_ARRAY_FN(tanh_d, tanh_kernel, double)
-#endif
-#if MLNN_LEVEL != MLNN_LEVEL_ID_AVX2
 MLNN_ARRAY_FN(tanh_f, tanhf_kernel, float)
 #endif
 #if MLNN_LEVEL == MLNN_LEVEL_ID_BASELINE && !MLNN_HAVE_SSE2
 MLNN_ARRAY_FN(exp_d, exp_kernel, double)
 #endif
-#if !(MLNN_LEVEL == MLNN_LEVEL_ID_BASELINE && MLNN_HAVE_SSE2)
+#if !MLNN_SSE2_BASE
 MLNN_ARRAY_FN(sigmoid_d, sigmoid_kernel, double)
-#endif
 MLNN_ARRAY_FN(exp_f, expf_kernel, float)
 MLNN_ARRAY_FN(sigmoid_f, sigmoidf_kernel, float)
+#endif
+#undef MLNN_SSE2_BASE
 
 #undef MLNN_ARRAY_FN
 
