@@ -51,6 +51,15 @@
 #if MLNN_DISPATCH
 #include <immintrin.h> /* a level's intrinsics loops (mlnn_fastmath_impl.h) */
 #endif
+/* SSE2 is part of every x86-64 CPU and compiler target: the baseline
+ * level's tanh, exp and sigmoid (float64) are SSE2 intrinsics there, the
+ * generic kernels elsewhere. */
+#if defined(__SSE2__) || defined(_M_X64)
+#include <emmintrin.h>
+#define MLNN_HAVE_SSE2 1
+#else
+#define MLNN_HAVE_SSE2 0
+#endif
 
 static const double MAGIC = 6755399441055744.0; /* 1.5 * 2^52 */
 static const double LOG2E = 1.4426950408889634074;

@@ -452,19 +452,217 @@ static inline __m512d MLNN_NAME(exp8)(__m512d x)
     }
 MLNN_ARRAY8_FN(exp_d, exp8)
 #undef MLNN_ARRAY8_FN
+#elif MLNN_LEVEL == MLNN_LEVEL_ID_BASELINE && MLNN_HAVE_SSE2
+/* The baseline level's tanh, exp and sigmoid on two doubles (four floats,
+ * below) with SSE2 intrinsics.  GCC does vectorize the generic kernels at SSE2, but each
+ * select becomes a compare and an and/andnot/or blend, the copysign three
+ * operations and a reload of x, where min/max and one and + or do; without
+ * FMA the polynomial already costs twice the operations of the AVX2 code, so
+ * these extra operations are a large share of the loop.  The arithmetic is
+ * the generic kernels' operation for operation (no FMA at this level, so
+ * each product and sum is rounded as in the scalar code): the results are
+ * the bits of tanh_kernel, exp_kernel and sigmoid_kernel at this level.
+ * The loops take two vectors per step, and the last element of an odd n
+ * goes through a padded copy, the same arithmetic. */
+static inline __m128d MLNN_NAME(poly2)(__m128d r, const double *w)
+{
+    /* expm1_poly_w, operation for operation */
+    const __m128d r2 = _mm_mul_pd(r, r);
+#define MLNN_W(k) _mm_set1_pd(w[k])
+#define MLNN_STEP(acc, k) acc = _mm_add_pd(_mm_mul_pd(acc, r2), MLNN_W(k))
+    __m128d e = MLNN_W(8), o = MLNN_W(9);
+    MLNN_STEP(e, 6);
+    MLNN_STEP(o, 7);
+    MLNN_STEP(e, 4);
+    MLNN_STEP(o, 5);
+    MLNN_STEP(e, 2);
+    MLNN_STEP(o, 3);
+    MLNN_STEP(e, 0);
+    MLNN_STEP(o, 1);
+#undef MLNN_STEP
+#undef MLNN_W
+    return _mm_add_pd(r, _mm_mul_pd(r2, _mm_add_pd(e, _mm_mul_pd(r, o))));
+}
+
+/* tanh_kernel */
+static inline __m128d MLNN_NAME(tanh2)(__m128d x)
+{
+    const __m128d sign = _mm_set1_pd(-0.0);
+    /* min(TANH_SATURATE, |x|): a NaN |x| is passed through (the second
+     * operand wins) */
+    const __m128d ax = _mm_min_pd(_mm_set1_pd(TANH_SATURATE), _mm_andnot_pd(sign, x));
+    const __m128d t = _mm_add_pd(_mm_mul_pd(ax, _mm_set1_pd(2.0 * LOG2E)), _mm_set1_pd(MAGIC));
+    const __m128d n = _mm_sub_pd(t, _mm_set1_pd(MAGIC));
+    const __m128d h = _mm_sub_pd(ax, _mm_mul_pd(n, _mm_set1_pd(0.5 * LN2)));
+    const __m128d scale2 = _mm_castsi128_pd(_mm_slli_epi64(
+        _mm_add_epi64(_mm_castpd_si128(t), _mm_set1_epi64x(1024)), 52));
+    const __m128d em1 = _mm_add_pd(
+        _mm_mul_pd(scale2, MLNN_NAME(poly2)(h, EXPM1_V2)),
+        _mm_sub_pd(_mm_mul_pd(scale2, _mm_set1_pd(0.5)), _mm_set1_pd(1.0)));
+    const __m128d q = _mm_div_pd(em1, _mm_add_pd(em1, _mm_set1_pd(2.0)));
+    return _mm_or_pd(q, _mm_and_pd(sign, x)); /* q >= 0 or NaN */
+}
+
+/* exp_kernel (min/max pass a NaN x through, as the scalar selects do) */
+static inline __m128d MLNN_NAME(exp2)(__m128d x)
+{
+    __m128d xc = _mm_max_pd(_mm_set1_pd(EXP_LO), x);
+    xc = _mm_min_pd(_mm_set1_pd(EXP_CLAMP_HI), xc);
+    const __m128d t = _mm_add_pd(_mm_mul_pd(xc, _mm_set1_pd(LOG2E)), _mm_set1_pd(MAGIC));
+    const __m128d n = _mm_sub_pd(t, _mm_set1_pd(MAGIC));
+    __m128d r = _mm_sub_pd(xc, _mm_mul_pd(n, _mm_set1_pd(LN2_HI)));
+    r = _mm_sub_pd(r, _mm_mul_pd(n, _mm_set1_pd(LN2_LO)));
+    const __m128d tc = _mm_min_pd(_mm_set1_pd(T_CAP), t);
+    const __m128d d = _mm_sub_pd(t, tc);
+    const __m128d scale = _mm_castsi128_pd(_mm_slli_epi64(
+        _mm_add_epi64(_mm_castpd_si128(tc), _mm_set1_epi64x(1023)), 52));
+    __m128d res = _mm_mul_pd(_mm_add_pd(_mm_set1_pd(1.0), MLNN_NAME(poly2)(r, EXPM1_V)), scale);
+    res = _mm_add_pd(res, _mm_mul_pd(res, d));
+    /* flush to 0 where x < EXP_LO (false for NaN) */
+    return _mm_andnot_pd(_mm_cmplt_pd(x, _mm_set1_pd(EXP_LO)), res);
+}
+
+/* sigmoid_kernel */
+static inline __m128d MLNN_NAME(sigmoid2)(__m128d x)
+{
+    __m128d u = _mm_xor_pd(x, _mm_set1_pd(-0.0));
+    u = _mm_max_pd(_mm_set1_pd(EXP_LO), u); /* NaN passes */
+    u = _mm_min_pd(_mm_set1_pd(-EXP_LO), u);
+    const __m128d t = _mm_add_pd(_mm_mul_pd(u, _mm_set1_pd(LOG2E)), _mm_set1_pd(MAGIC));
+    const __m128d n = _mm_sub_pd(t, _mm_set1_pd(MAGIC));
+    __m128d r = _mm_sub_pd(u, _mm_mul_pd(n, _mm_set1_pd(LN2_HI)));
+    r = _mm_sub_pd(r, _mm_mul_pd(n, _mm_set1_pd(LN2_LO)));
+    const __m128d scale = _mm_castsi128_pd(_mm_slli_epi64(
+        _mm_add_epi64(_mm_castpd_si128(t), _mm_set1_epi64x(1023)), 52));
+    __m128d e = _mm_mul_pd(_mm_add_pd(_mm_set1_pd(1.0), MLNN_NAME(poly2)(r, EXPM1_V)), scale);
+    /* e = 0 where x > -EXP_LO (false for NaN) */
+    e = _mm_andnot_pd(_mm_cmpgt_pd(x, _mm_set1_pd(-EXP_LO)), e);
+    const __m128d res = _mm_div_pd(_mm_set1_pd(1.0), _mm_add_pd(_mm_set1_pd(1.0), e));
+    return _mm_andnot_pd(_mm_cmplt_pd(x, _mm_set1_pd(EXP_LO)), res);
+}
+
+#define MLNN_ARRAY2_FN(name, kernel)                                               \
+    static void MLNN_NAME(name)(const double *x, double *out, ptrdiff_t n)         \
+    {                                                                              \
+        ptrdiff_t i = 0;                                                           \
+        for (; i + 4 <= n; i += 4) {                                               \
+            const __m128d a = _mm_loadu_pd(x + i), b = _mm_loadu_pd(x + i + 2);    \
+            _mm_storeu_pd(out + i, MLNN_NAME(kernel)(a));                          \
+            _mm_storeu_pd(out + i + 2, MLNN_NAME(kernel)(b));                      \
+        }                                                                          \
+        for (; i + 2 <= n; i += 2)                                                 \
+            _mm_storeu_pd(out + i, MLNN_NAME(kernel)(_mm_loadu_pd(x + i)));        \
+        if (i < n) /* the last one: lane 0 of a padded vector */                   \
+            _mm_store_sd(out + i, MLNN_NAME(kernel)(_mm_set_sd(x[i])));            \
+    }
+MLNN_ARRAY2_FN(tanh_d, tanh2)
+MLNN_ARRAY2_FN(exp_d, exp2)
+MLNN_ARRAY2_FN(sigmoid_d, sigmoid2)
+#undef MLNN_ARRAY2_FN
+
+/* The float32 kernels on four floats, for the same reasons and in the same
+ * way: tanhf_kernel, expf_kernel and sigmoidf_kernel operation for
+ * operation. */
+static inline __m128 MLNN_NAME(polyf4)(__m128 r, const float *w)
+{
+    /* expm1f_poly_w */
+    const __m128 r2 = _mm_mul_ps(r, r);
+#define MLNN_W(k) _mm_set1_ps(w[k])
+    __m128 e = _mm_add_ps(_mm_mul_ps(MLNN_W(4), r2), MLNN_W(2));
+    __m128 o = _mm_add_ps(_mm_mul_ps(MLNN_W(5), r2), MLNN_W(3));
+    e = _mm_add_ps(_mm_mul_ps(e, r2), MLNN_W(0));
+    o = _mm_add_ps(_mm_mul_ps(o, r2), MLNN_W(1));
+#undef MLNN_W
+    return _mm_add_ps(r, _mm_mul_ps(r2, _mm_add_ps(e, _mm_mul_ps(r, o))));
+}
+
+static inline __m128 MLNN_NAME(tanhf4)(__m128 x)
+{
+    const __m128 sign = _mm_set1_ps(-0.0f);
+    const __m128 ax = _mm_min_ps(_mm_set1_ps(TANH_SATURATE_F), _mm_andnot_ps(sign, x));
+    const __m128 t = _mm_add_ps(_mm_mul_ps(ax, _mm_set1_ps(2.0f * LOG2E_F)), _mm_set1_ps(MAGIC_F));
+    const __m128 n = _mm_sub_ps(t, _mm_set1_ps(MAGIC_F));
+    const __m128 h = _mm_sub_ps(ax, _mm_mul_ps(n, _mm_set1_ps(LN2_HALF_F)));
+    const __m128 scale2 = _mm_castsi128_ps(_mm_slli_epi32(
+        _mm_add_epi32(_mm_castps_si128(t), _mm_set1_epi32(128)), 23));
+    const __m128 em1 = _mm_add_ps(
+        _mm_mul_ps(scale2, MLNN_NAME(polyf4)(h, EXPM1F_V2)),
+        _mm_sub_ps(_mm_mul_ps(scale2, _mm_set1_ps(0.5f)), _mm_set1_ps(1.0f)));
+    const __m128 q = _mm_div_ps(em1, _mm_add_ps(em1, _mm_set1_ps(2.0f)));
+    return _mm_or_ps(q, _mm_and_ps(sign, x)); /* q >= 0 or NaN */
+}
+
+static inline __m128 MLNN_NAME(expf4)(__m128 x)
+{
+    __m128 xc = _mm_max_ps(_mm_set1_ps(EXP_LO_F), x);
+    xc = _mm_min_ps(_mm_set1_ps(EXP_CLAMP_HI_F), xc);
+    const __m128 t = _mm_add_ps(_mm_mul_ps(xc, _mm_set1_ps(LOG2E_F)), _mm_set1_ps(MAGIC_F));
+    const __m128 n = _mm_sub_ps(t, _mm_set1_ps(MAGIC_F));
+    __m128 r = _mm_sub_ps(xc, _mm_mul_ps(n, _mm_set1_ps(LN2_HI_F)));
+    r = _mm_sub_ps(r, _mm_mul_ps(n, _mm_set1_ps(LN2_LO_F)));
+    const __m128 tc = _mm_min_ps(_mm_set1_ps(T_CAP_F), t);
+    const __m128 d = _mm_sub_ps(t, tc);
+    const __m128 scale = _mm_castsi128_ps(_mm_slli_epi32(
+        _mm_add_epi32(_mm_castps_si128(tc), _mm_set1_epi32(127)), 23));
+    __m128 res = _mm_mul_ps(_mm_add_ps(_mm_set1_ps(1.0f), MLNN_NAME(polyf4)(r, EXPM1F_V)), scale);
+    res = _mm_add_ps(res, _mm_mul_ps(res, d));
+    return _mm_andnot_ps(_mm_cmplt_ps(x, _mm_set1_ps(EXP_LO_F)), res);
+}
+
+static inline __m128 MLNN_NAME(sigmoidf4)(__m128 x)
+{
+    __m128 u = _mm_xor_ps(x, _mm_set1_ps(-0.0f));
+    u = _mm_max_ps(_mm_set1_ps(EXP_LO_F), u); /* NaN passes */
+    u = _mm_min_ps(_mm_set1_ps(-EXP_LO_F), u);
+    const __m128 t = _mm_add_ps(_mm_mul_ps(u, _mm_set1_ps(LOG2E_F)), _mm_set1_ps(MAGIC_F));
+    const __m128 n = _mm_sub_ps(t, _mm_set1_ps(MAGIC_F));
+    __m128 r = _mm_sub_ps(u, _mm_mul_ps(n, _mm_set1_ps(LN2_HI_F)));
+    r = _mm_sub_ps(r, _mm_mul_ps(n, _mm_set1_ps(LN2_LO_F)));
+    const __m128 scale = _mm_castsi128_ps(_mm_slli_epi32(
+        _mm_add_epi32(_mm_castps_si128(t), _mm_set1_epi32(127)), 23));
+    __m128 e = _mm_mul_ps(_mm_add_ps(_mm_set1_ps(1.0f), MLNN_NAME(polyf4)(r, EXPM1F_V)), scale);
+    e = _mm_andnot_ps(_mm_cmpgt_ps(x, _mm_set1_ps(-EXP_LO_F)), e);
+    const __m128 res = _mm_div_ps(_mm_set1_ps(1.0f), _mm_add_ps(_mm_set1_ps(1.0f), e));
+    return _mm_andnot_ps(_mm_cmplt_ps(x, _mm_set1_ps(EXP_LO_F)), res);
+}
+
+#define MLNN_ARRAY4F_FN(name, kernel)                                              \
+    static void MLNN_NAME(name)(const float *x, float *out, ptrdiff_t n)           \
+    {                                                                              \
+        ptrdiff_t i = 0;                                                           \
+        for (; i + 8 <= n; i += 8) {                                               \
+            const __m128 a = _mm_loadu_ps(x + i), b = _mm_loadu_ps(x + i + 4);     \
+            _mm_storeu_ps(out + i, MLNN_NAME(kernel)(a));                          \
+            _mm_storeu_ps(out + i + 4, MLNN_NAME(kernel)(b));                      \
+        }                                                                          \
+        for (; i + 4 <= n; i += 4)                                                 \
+            _mm_storeu_ps(out + i, MLNN_NAME(kernel)(_mm_loadu_ps(x + i)));        \
+        if (i < n) { /* the last 1-3 through a padded copy */                      \
+            float buf[4] = {0};                                                    \
+            memcpy(buf, x + i, (size_t)(n - i) * sizeof *x);                       \
+            _mm_storeu_ps(buf, MLNN_NAME(kernel)(_mm_loadu_ps(buf)));              \
+            memcpy(out + i, buf, (size_t)(n - i) * sizeof *out);                   \
+        }                                                                          \
+    }
+MLNN_ARRAY4F_FN(tanh_f, tanhf4)
+MLNN_ARRAY4F_FN(exp_f, expf4)
+MLNN_ARRAY4F_FN(sigmoid_f, sigmoidf4)
+#undef MLNN_ARRAY4F_FN
 #endif
-#if MLNN_LEVEL != MLNN_LEVEL_ID_AVX2
+#define MLNN_SSE2_BASE (MLNN_LEVEL == MLNN_LEVEL_ID_BASELINE && MLNN_HAVE_SSE2)
+#if MLNN_LEVEL != MLNN_LEVEL_ID_AVX2 && !MLNN_SSE2_BASE
 MLNN_ARRAY_FN(tanh_d, tanh_kernel, double)
-#endif
-#if MLNN_LEVEL != MLNN_LEVEL_ID_AVX2
 MLNN_ARRAY_FN(tanh_f, tanhf_kernel, float)
 #endif
-#if MLNN_LEVEL == MLNN_LEVEL_ID_BASELINE
+#if MLNN_LEVEL == MLNN_LEVEL_ID_BASELINE && !MLNN_HAVE_SSE2
 MLNN_ARRAY_FN(exp_d, exp_kernel, double)
 #endif
+#if !MLNN_SSE2_BASE
 MLNN_ARRAY_FN(sigmoid_d, sigmoid_kernel, double)
 MLNN_ARRAY_FN(exp_f, expf_kernel, float)
 MLNN_ARRAY_FN(sigmoid_f, sigmoidf_kernel, float)
+#endif
+#undef MLNN_SSE2_BASE
 
 #undef MLNN_ARRAY_FN
 
