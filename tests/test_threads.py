@@ -154,3 +154,13 @@ def test_a_real_measurement_is_well_formed(monkeypatch, kind, sizes, head):
     assert 0 < per_row < 1e-3 and 0 <= overhead < 1.0
     assert np.array_equal(m.params, before)               # the weights are only read
     assert m._team_timing(kind, 2) == (per_row, overhead)  # kept
+
+
+@needs_compiled
+def test_no_team_to_time_means_one_thread(monkeypatch):
+    # if the measuring rows could not be cut into two chunks, there is no team
+    # to time: the timing says "never", not "free"
+    monkeypatch.setattr(_core, "n_chunks", lambda n_samples, sizes: 1)
+    per_row, overhead = _model()._measure_team("train", 4)
+    assert overhead == np.inf
+    assert _threads.choose(4, 8, per_row * 10_000, overhead) == 1
