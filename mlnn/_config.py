@@ -178,8 +178,7 @@ def _format(info):
     rows.append(("max threads", f"{info['max_threads']} (CPUs available: {info['cpu_count']})"))
     rows.append(("automatic threads",
                  f"{info['auto_threads_large']} per pass of >= {info['parallel_work']:,} "
-                 f"multiply-adds; below, 1 unless a team measured on the network "
-                 f"is faster"))
+                 f"multiply-adds; below, measured per network"))
     rows.append(("CPU levels built", ", ".join(info["cpu_paths_compiled"]) or "n/a"))
     rows.append(("CPU supports", ", ".join(info["cpu_levels_supported"]) or "n/a"))
     rows.append(("CPU level selected", _describe_level_choice(info)))
