@@ -177,6 +177,37 @@ static void MLNN_TN(act_grad_)(MLNN_T *d, const MLNN_T *g, ptrdiff_t m, ptrdiff_
     }
 }
 
+/* z (rows, m) = f(z + b[r]) row by row, in place; b NULL: f(z) (no add, so
+ * -0 stays -0).  After a layer's BLAS product, which then runs with beta = 0
+ * instead of reading a bias-filled output: the bias add happens while the row
+ * is in L1 for its activation.  ReLU keeps NaN (NaN < 0 is false). */
+static void MLNN_TN(bias_act_)(MLNN_T *z, const MLNN_T *b, ptrdiff_t m, ptrdiff_t ld,
+                               ptrdiff_t rows, int activation)
+{
+    for (ptrdiff_t r = 0; r < rows; ++r) {
+        MLNN_T *restrict o = z + r * ld;
+        const MLNN_T br = b ? b[r] : (MLNN_T)0;
+        if (activation == MLNN_ACT_RELU) {
+            if (b)
+                for (ptrdiff_t i = 0; i < m; ++i) {
+                    const MLNN_T v = o[i] + br;
+                    o[i] = v < 0 ? (MLNN_T)0 : v;
+                }
+            else
+                for (ptrdiff_t i = 0; i < m; ++i)
+                    o[i] = o[i] < 0 ? (MLNN_T)0 : o[i];
+            continue;
+        }
+        if (b)
+            for (ptrdiff_t i = 0; i < m; ++i)
+                o[i] += br;
+        if (activation == MLNN_ACT_TANH)
+            MLNN_TN(tanh_)(o, o, m);
+        else if (activation == MLNN_ACT_SIGMOID)
+            MLNN_TN(sigmoid_)(o, o, m);
+    }
+}
+
 /* dinT (n_in, m) = (W (n_in, n_out) @ delta (n_out, m)) * f'(act); act
  * (n_in, m) is f(pre_act) of the layer below; activation codes as in
  * mlnn._spec.ACTIVATIONS (0 tanh, 1 relu, 2 sigmoid, 3 identity).  Output rows two

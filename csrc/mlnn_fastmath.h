@@ -75,6 +75,9 @@ extern "C" {
  *   dense_dw: dW (n_in, n_out) = inT @ delta^T and db (n_out) = row sums of
  *     delta, summed in double.
  *   act_grad: d (rows, m) *= f'(pre_act), from g (rows, m) = f(pre_act).
+ *   bias_act: z (rows, m) = f(z + b), b (rows,) one bias per row, in place;
+ *     b NULL: z = f(z).  A layer's bias and activation in one pass after its
+ *     BLAS product; identity: the bias alone.
  *   softmax: z (n, m) logits -> probabilities over the n rows of each
  *     column, in place; tmp (m,) scratch.
  *   softmax_delta: delta (n, m) = softmax(z) - onehot(y) from the logits z
@@ -104,6 +107,8 @@ extern "C" {
     X(void, dense_dw_##TS, (const T *inT, const T *delta, T *dW, T *db, ptrdiff_t m, \
                             ptrdiff_t ld, ptrdiff_t n_in, ptrdiff_t n_out))         \
     X(void, act_grad_##TS, (T *d, const T *g, ptrdiff_t m, ptrdiff_t ld,            \
+                            ptrdiff_t rows, int activation))                        \
+    X(void, bias_act_##TS, (T *z, const T *b, ptrdiff_t m, ptrdiff_t ld,            \
                             ptrdiff_t rows, int activation))                        \
     X(void, softmax_##TS, (T *z, T *tmp, ptrdiff_t n, ptrdiff_t m, ptrdiff_t ld))   \
     X(void, softmax_delta_##TS, (const T *z, const int64_t *y, T *delta, T *tmp,    \

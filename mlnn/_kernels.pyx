@@ -122,6 +122,10 @@ cdef extern from "mlnn_fastmath.h" nogil:
                            Py_ssize_t rows, int activation) noexcept nogil
         void (*act_grad_f)(float *d, const float *g, Py_ssize_t m, Py_ssize_t ld,
                            Py_ssize_t rows, int activation) noexcept nogil
+        void (*bias_act_d)(double *z, const double *b, Py_ssize_t m, Py_ssize_t ld,
+                           Py_ssize_t rows, int activation) noexcept nogil
+        void (*bias_act_f)(float *z, const float *b, Py_ssize_t m, Py_ssize_t ld,
+                           Py_ssize_t rows, int activation) noexcept nogil
         void (*softmax_d)(double *z, double *tmp, Py_ssize_t n, Py_ssize_t m,
                           Py_ssize_t ld) noexcept nogil
         void (*softmax_f)(float *z, float *tmp, Py_ssize_t n, Py_ssize_t m,
@@ -410,6 +414,15 @@ cdef inline void _act_grad(floating *d, const floating *g, Py_ssize_t m, Py_ssiz
         OPS.act_grad_f(d, g, m, ld, rows, activation)
 
 
+cdef inline void _bias_act(floating *z, const floating *b, Py_ssize_t m, Py_ssize_t ld,
+                           Py_ssize_t rows, int activation) noexcept nogil:
+    # z (rows, m) = f(z + b) row by row, in place (b NULL: f(z))
+    if floating is double:
+        OPS.bias_act_d(z, b, m, ld, rows, activation)
+    else:
+        OPS.bias_act_f(z, b, m, ld, rows, activation)
+
+
 cdef inline void _softmax(floating *z, floating *tmp, Py_ssize_t n, Py_ssize_t m,
                           Py_ssize_t ld) noexcept nogil:
     # z (n_classes=n, m) pre_act -> softmax over classes for each sample, in
@@ -489,21 +502,6 @@ cdef inline void _adam_step(floating *params, const floating *sums, floating *m,
 # Element-wise helpers
 # ---------------------------------------------------------------------------
 
-cdef inline void _activate(floating *x, Py_ssize_t n, int activation) noexcept nogil:
-    # x (n,) pre_act -> act, in place
-    cdef Py_ssize_t i
-    if activation == ACT_TANH:
-        _tanh(x, x, n)
-    elif activation == ACT_SIGMOID:
-        _sigmoid(x, x, n)
-    elif activation == ACT_IDENTITY:
-        pass
-    else:
-        for i in range(n):
-            # "x < 0" keeps NaN as NaN, so divergence stays visible
-            x[i] = 0 if x[i] < 0 else x[i]
-
-
 cdef inline Py_ssize_t _round_up(Py_ssize_t n, Py_ssize_t k) noexcept nogil:
     return (n + k - 1) // k * k
 
@@ -582,29 +580,26 @@ cdef inline void _gemm(char transa, char transb, int m, int n, int k,
 
 cdef void _dense_forward(const floating *inT, const floating *W, const floating *b,
                          floating *out, Py_ssize_t m, Py_ssize_t ld, Py_ssize_t n_in,
-                         Py_ssize_t n_out, bint in_rows=False) noexcept nogil:
-    # W^T (n_out, n_in) @ inT (n_in, m) + b -> out (n_out, m); rows ld apart.
+                         Py_ssize_t n_out, int activation, bint in_rows=False) noexcept nogil:
+    # f(W^T (n_out, n_in) @ inT (n_in, m) + b) -> out (n_out, m); rows ld apart.
+    # activation: f, an ACT_ code (ACT_IDENTITY: the pre-activation).
     # in_rows: the input is given sample-major instead, (m, n_in) row-major
     # (the estimators' first layer, when it calls BLAS: no transpose needed)
-    cdef Py_ssize_t i, j
-    cdef floating bj
-    cdef floating *o
     if not (in_rows or _use_blas(m, n_in, n_out)):
-        # small layer: vectorized loops over samples (csrc)
+        # small layer: vectorized loops over samples (csrc), then f
         _dense_fwd(inT, W, b, out, m, ld, n_in, n_out)
+        if activation != ACT_IDENTITY:
+            _bias_act(out, <const floating *>NULL, m, ld, n_out, activation)
         return
-    for j in range(n_out):
-        o = out + j * ld
-        bj = b[j]
-        for i in range(m):
-            o[i] = bj
-    # column-major: out^T (m, n_out) = inT^T (m, n_in) @ W (n_in, n_out)
+    # column-major: out^T (m, n_out) = inT^T (m, n_in) @ W (n_in, n_out), into
+    # an unread output (beta = 0); the bias comes with f, row by row
     if in_rows:
         _gemm(c'T', c'T', <int>m, <int>n_out, <int>n_in, inT, <int>n_in, W,
-              <int>n_out, 1, out, <int>ld)
+              <int>n_out, 0, out, <int>ld)
     else:
         _gemm(c'N', c'T', <int>m, <int>n_out, <int>n_in, inT, <int>ld, W,
-              <int>n_out, 1, out, <int>ld)
+              <int>n_out, 0, out, <int>ld)
+    _bias_act(out, b, m, ld, n_out, activation)
 
 
 cdef void _dense_dweight(const floating *inT, const floating *delta, floating *dW,
@@ -725,7 +720,8 @@ cdef void _forward_block(const floating *XT, const floating *params, const int64
     cdef floating *pre_out = NULL
     cdef floating *act_out = NULL
     cdef floating *z
-    cdef Py_ssize_t l, j, n_in, n_out, total = 0
+    cdef Py_ssize_t l, n_in, n_out, total = 0
+    cdef bint hidden
     if out != NULL:
         pre_out = <floating *>out.pre_acts
         act_out = <floating *>out.acts
@@ -734,14 +730,17 @@ cdef void _forward_block(const floating *XT, const floating *params, const int64
         n_in = sizes[l]
         n_out = sizes[l + 1]
         z = acts + ld * prefix[l]
+        hidden = l < n_layers - 1
+        # a hidden layer's activation comes with its bias (one op), unless its
+        # pre-activations are asked for
         _dense_forward(inp, params + w_off[l], params + b_off[l], z, m, ld, n_in, n_out,
+                       activation if hidden and pre_out == NULL else ACT_IDENTITY,
                        x_rows and l == 0)
         if pre_out != NULL:
             _cols_out(z, pre_out + total * prefix[l] + r0 * n_out, m, n_out, ld)
-        if l < n_layers - 1:
-            for j in range(n_out):  # row by row: no work on the padding
-                _activate(z + j * ld, m, activation)
-        elif not logits_last:
+            if hidden:
+                _bias_act(z, <const floating *>NULL, m, ld, n_out, activation)
+        if not (hidden or logits_last):
             _output(z, tmp, n_out, m, ld, head)
         if act_out != NULL:
             _cols_out(z, act_out + total * prefix[l] + r0 * n_out, m, n_out, ld)
