@@ -334,19 +334,28 @@ def jax_predict(predictor):
 # pause.
 SETTLE_S = 0.3
 
+# The plots' timed runs are at least this many passes, so that what a call
+# costs once (mlnn's notebook API records the loss after pass 0, a forward
+# pass over every row) is spread over several passes also at the widest
+# points, where min_time alone would stop at 2-3 passes.
+SWEEP_MIN_PASSES = 8
+
 
 def interleave(measures, reps, warm_up=False):
     """measures: {label: measure()}; measure returns seconds or {label: seconds}.
 
-    Repetition r of every implementation runs before repetition r+1 of any.
-    Each timed call starts after a pause of SETTLE_S, so that no other
+    Repetition r of every implementation runs before repetition r+1 of any,
+    in the listed order on even repetitions and reversed on odd ones, so that
+    no implementation always runs in the same place (right after the same
+    other one).  Each timed call starts after a pause of SETTLE_S, so that no other
     implementation's idle threads are still spinning; with warm_up (for calls
     of milliseconds, W4), an untimed call right before it also wakes the
     implementation's own threads and warms its caches, as in repeated use.
     """
     times = {}
     for r in range(reps):
-        for label, measure in measures.items():
+        order = list(measures.items())
+        for label, measure in (order[::-1] if r % 2 else order):
             time.sleep(SETTLE_S)
             if warm_up:
                 measure()
@@ -801,9 +810,10 @@ class Bench:
     # -- plots ------------------------------------------------------------------------
 
     def per_pass(self, trainer, min_time, threads=None):
-        """Seconds per pass: grow the pass count until a run takes min_time; best of 2.
-        Every timed run starts after SETTLE_S, as in interleave()."""
-        k, best = 1, np.inf
+        """Seconds per pass: grow the pass count (from SWEEP_MIN_PASSES) until a
+        run takes min_time; best of 2.  Every timed run starts after SETTLE_S,
+        as in interleave()."""
+        k, best = SWEEP_MIN_PASSES, np.inf
         with torch_threads(threads) if threads else _null():
             while True:
                 trainer.reset()

@@ -88,6 +88,11 @@ extern "C" {
  *   cols_in: dst (cols, m) = src (m, cols) row-major, transposed; returns
  *     how many of its entries are NaN or +-inf.
  *   cols_out: dst (m, cols) row-major = src (cols, m), transposed.
+ * The gradient reduction over chunk slots (mlnn_dense_impl.h):
+ *   reduce: for p in [p0, p1), grads[p] = sum over chunks c = 0, 1, ... (in
+ *     that order, in double) of ws[c * stride + p], plus reg * params[p] for
+ *     the weights (p < n_weights); returns how many of those gradients, or of
+ *     the candidate weights params[p] - eps * grads[p], are NaN or +-inf.
  * The estimators' optimizer steps on params[p0:p1) from a batch's gradient
  * sums (mlnn_dense_impl.h); velocity, m, v (n_params,) are the state:
  *   sgd_step, adam_step.
@@ -119,6 +124,9 @@ extern "C" {
                                 ptrdiff_t ld))                                      \
     X(void, cols_out_##TS, (const T *src, T *dst, ptrdiff_t m, ptrdiff_t cols,      \
                             ptrdiff_t ld))                                          \
+    X(ptrdiff_t, reduce_##TS, (const T *ws, ptrdiff_t stride, ptrdiff_t n_chunks,     \
+                               const T *params, T *grads, ptrdiff_t n_weights,       \
+                               double reg, double eps, ptrdiff_t p0, ptrdiff_t p1))  \
     X(void, sgd_step_##TS, (T *params, const T *sums, T *velocity, ptrdiff_t p0,    \
                             ptrdiff_t p1, ptrdiff_t n_weights, double alpha,        \
                             double s, double lr, double momentum, int nesterov))    \

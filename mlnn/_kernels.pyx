@@ -148,6 +148,14 @@ cdef extern from "mlnn_fastmath.h" nogil:
                            Py_ssize_t ld) noexcept nogil
         void (*cols_out_f)(const float *src, float *dst, Py_ssize_t m, Py_ssize_t cols,
                            Py_ssize_t ld) noexcept nogil
+        Py_ssize_t (*reduce_d)(const double *ws, Py_ssize_t stride, Py_ssize_t n_chunks,
+                               const double *params, double *grads, Py_ssize_t n_weights,
+                               double reg, double eps, Py_ssize_t p0,
+                               Py_ssize_t p1) noexcept nogil
+        Py_ssize_t (*reduce_f)(const float *ws, Py_ssize_t stride, Py_ssize_t n_chunks,
+                               const float *params, float *grads, Py_ssize_t n_weights,
+                               double reg, double eps, Py_ssize_t p0,
+                               Py_ssize_t p1) noexcept nogil
         void (*sgd_step_d)(double *params, const double *sums, double *velocity,
                            Py_ssize_t p0, Py_ssize_t p1, Py_ssize_t n_weights,
                            double alpha, double s, double lr, double momentum,
@@ -874,42 +882,20 @@ cdef inline void _chunk_gradient(const floating *X, const int64_t *y, const floa
                     slot + plan.tmp_off, slot, m, plan.ld, x_rows)
 
 
-cdef enum:
-    REDUCE_TILE = 512  # parameters summed together, in a double tile on the stack
-
-
-cdef Py_ssize_t _reduce(const floating *ws, WorkspacePlan *plan, const floating *params,
-                        floating *grads, double reg_lambda, double epsilon,
-                        Py_ssize_t p0, Py_ssize_t p1) noexcept nogil:
-    # For p in [p0, p1): grads[p] = sum_c slot_c[p] (chunk order) + reg * W[p],
-    # where W[p] is params[p] for weights, 0 for biases (the weights are the
-    # first plan.n_weights entries of params).
-    # Tiles of REDUCE_TILE parameters are summed chunk by chunk, so every read
-    # of a slot is contiguous; each parameter still adds chunks 0, 1, 2, ...
-    # in that order, in double.
-    # Returns how many gradients or candidate new weights are non-finite.
-    cdef Py_ssize_t t0, t1, p, c
-    cdef const floating *slot
-    cdef double acc[REDUCE_TILE]
-    cdef floating g, new
-    cdef Py_ssize_t bad = 0
-    t0 = p0
-    while t0 < p1:
-        t1 = min(t0 + <Py_ssize_t>REDUCE_TILE, p1)
-        for p in range(t1 - t0):
-            acc[p] = 0
-        for c in range(plan.n_chunks):
-            slot = ws + c * plan.stride + t0
-            for p in range(t1 - t0):
-                acc[p] += slot[p]
-        for p in range(t0, t1):
-            g = <floating>(acc[p - t0] + (reg_lambda * params[p] if p < plan.n_weights else 0))
-            grads[p] = g
-            new = params[p] - <floating>epsilon * g
-            if not (isfinite(g) and isfinite(new)):
-                bad += 1
-        t0 = t1
-    return bad
+cdef inline Py_ssize_t _reduce(const floating *ws, WorkspacePlan *plan,
+                               const floating *params, floating *grads, double reg_lambda,
+                               double epsilon, Py_ssize_t p0, Py_ssize_t p1) noexcept nogil:
+    # For p in [p0, p1): grads[p] = sum_c slot_c[p] (chunk order, in double)
+    # + reg * W[p], where W[p] is params[p] for weights, 0 for biases (the
+    # weights are the first plan.n_weights entries of params).
+    # Returns how many gradients or candidate new weights
+    # (params - epsilon * grads) are non-finite.
+    if floating is double:
+        return OPS.reduce_d(ws, plan.stride, plan.n_chunks, params, grads, plan.n_weights,
+                            reg_lambda, epsilon, p0, p1)
+    else:
+        return OPS.reduce_f(ws, plan.stride, plan.n_chunks, params, grads, plan.n_weights,
+                            reg_lambda, epsilon, p0, p1)
 
 
 cdef inline void _update(floating *params, const floating *grads, double epsilon,
