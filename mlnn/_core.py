@@ -275,7 +275,7 @@ class Model:
             y = np.arange(rows, dtype=np.int64) % self.sizes[-1]
             params = self.params.copy()
             grads = np.empty_like(params)
-            ws = self.kernels.workspace(rows, self.lay, chunks, self.dtype)
+            ws = self.kernels.workspace(rows, self.lay, chunks, self.dtype, n_team)
 
             def call(t):
                 self.kernels.train(X, y, params, self.lay, activation, 0.0, 0.0, passes,
@@ -415,14 +415,14 @@ class Model:
         """
         batch_size = min(batch_size, X.shape[0])
         chunks = n_chunks(batch_size, self.sizes)
-        ws = self._checkout_workspace(batch_size, chunks)
+        n_threads = self.n_threads_for(batch_size)
+        ws = self._checkout_workspace(batch_size, chunks, n_threads)
         try:
             with self.blas_guard(batch_size):
                 total, solver.step = self.kernels.epoch(
                     X, Y, sample_weight, order, batch_size, self.params, self.lay,
                     ACTIVATIONS[self.activation], HEADS[self.head], alpha, solver.code,
-                    solver.hyper(), solver.state, solver.step, chunks,
-                    self.n_threads_for(batch_size), ws[1])
+                    solver.hyper(), solver.state, solver.step, chunks, n_threads, ws[1])
         finally:
             if ws[1] is not None:
                 self._ws = ws
@@ -454,7 +454,7 @@ class Model:
         n_threads = self.n_threads_for(n)
         chunks = n_chunks(n, self.sizes)
         activation = ACTIVATIONS[self.activation]
-        ws = self._checkout_workspace(n, chunks)
+        ws = self._checkout_workspace(n, chunks, n_threads)
         done = 0
         self.passes_done = 0
         # passes per kernel call, sized from the measured time of a pass so a
@@ -513,7 +513,7 @@ class Model:
                 self._ws = ws
         return done
 
-    def _checkout_workspace(self, n_samples, chunks):
+    def _checkout_workspace(self, n_samples, chunks, n_threads):
         """(key, scratch) for the compiled train: the one kept from the last
         train() on the same number of samples, else a new one.
 
@@ -524,11 +524,11 @@ class Model:
         single dict operation, atomic under the GIL) keeps two threads that
         train one model from sharing it: the second one allocates its own.
         """
-        key = (n_samples, chunks)
+        key = (n_samples, chunks, n_threads)
         kept = self.__dict__.pop("_ws", None)
         if kept is not None and kept[0] == key:
             return kept
-        return key, self.kernels.workspace(n_samples, self.lay, chunks, self.dtype)
+        return key, self.kernels.workspace(n_samples, self.lay, chunks, self.dtype, n_threads)
 
     def _diverged(self, done, epsilon, on_divergence, what, kept=None):
         """Raise DivergenceError (or warn) for pass ``done`` (0-based).

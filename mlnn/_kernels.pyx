@@ -42,10 +42,13 @@ computes the transposed product).  Results handed back to Python are
 
 Threads and ownership.  Training cuts the samples into ``n_chunks`` contiguous
 chunks; the count depends only on N and the model size (``mlnn._core``), never
-on the thread count.  Each chunk owns one slot of the workspace:
-``[grads | XT | acts | delta_a | delta_b | tmp]``, writes only there, and its
-rows are fixed for the whole call (XT is transposed once per call, or not
-at all where the first layer calls BLAS and reads X's rows as they are).  After the
+on the thread count.  Each chunk owns one slot of the workspace,
+``[grads | XT]``: its gradient sums and its input rows, fixed for the whole
+call (XT is transposed once per call, or not at all where the first layer
+calls BLAS and reads X's rows as they are).  The activations and errors
+``[acts | delta_a | delta_b | tmp]`` live in one area per thread, which
+every chunk that thread runs overwrites: they stay in its core's cache from
+one chunk to the next, and nothing in them outlives a chunk.  After the
 chunks, the gradient slots are summed in chunk order for every parameter
 (parallel over parameters, not chunks), so results are bit-identical for any
 thread count or schedule and there is no ``+=`` into a shared array inside a
@@ -804,25 +807,36 @@ cdef void _backward_layers(const floating *XT, const floating *params, const int
 
 
 # ---------------------------------------------------------------------------
-# The workspace of the full-batch gradient: ws, one scratch array cut into
-# one slot per chunk as its WorkspacePlan says
+# The workspace of the gradient kernels: ws, one scratch array cut into one
+# slot per chunk and one scratch area per thread, as its WorkspacePlan says
 # ---------------------------------------------------------------------------
 
 cdef struct WorkspacePlan:
-    # Chunk c owns ws[c * stride : (c + 1) * stride] laid out as
-    # [grads (n_params) | XT (n_in * ld) | acts (ld * sum_w) |
-    #  delta_a (ld * max_w) | delta_b (ld * max_w) | tmp (ld)], each region
-    # starting at a multiple of ROW_ALIGN; rows of rows samples, ld apart.
-    Py_ssize_t stride, n_chunks, rows, ld, n_params, n_weights
-    Py_ssize_t xt_off, act_off, da_off, db_off, tmp_off
+    # Chunk c owns ws[c * stride : (c + 1) * stride]: [grads (n_params) |
+    # XT (n_in * ld)], its gradient sums (summed in chunk order afterwards)
+    # and its input rows.  The thread t that runs a chunk computes in its own
+    # area, ws[scratch_off + t * tstride :], laid out as [acts (ld * sum_w) |
+    # delta_a (ld * max_w) | delta_b (ld * max_w) | tmp (ld)] (act_off ...
+    # tmp_off from the area's start): a thread's chunks reuse the same
+    # activations, which stay in its core's cache, where a slot per chunk
+    # would bring every chunk's from L3.  Rows of rows samples, ld apart;
+    # every region starts at a multiple of ROW_ALIGN.  n_scratch areas: at
+    # most one per chunk, and the chunk loops run at most that many threads.
+    Py_ssize_t stride, tstride, scratch_off, n_scratch, n_chunks, rows, ld
+    Py_ssize_t n_params, n_weights, xt_off, act_off, da_off, db_off, tmp_off, size
 
 
-cdef WorkspacePlan _plan(Py_ssize_t n_samples, const int64_t[::1] lay, Py_ssize_t n_chunks):
-    return _plan_rows(n_samples, &lay[0], (lay.shape[0] - 1) // 4, n_chunks)
+cdef WorkspacePlan _plan(Py_ssize_t n_samples, const int64_t[::1] lay, Py_ssize_t n_chunks,
+                         int n_threads):
+    return _plan_rows(n_samples, &lay[0], (lay.shape[0] - 1) // 4, n_chunks, n_threads, NULL)
 
 
 cdef WorkspacePlan _plan_rows(Py_ssize_t n_samples, const int64_t *lay, int n_layers,
-                              Py_ssize_t n_chunks) noexcept nogil:
+                              Py_ssize_t n_chunks, int n_threads,
+                              const WorkspacePlan *within) noexcept nogil:
+    # within (may be NULL): a plan whose workspace this one must fit in (an
+    # epoch's shorter last batch, whose chunks have at most as many rows as
+    # a full batch's): its strides and areas are kept, the rows are ours.
     cdef WorkspacePlan plan
     cdef Py_ssize_t l, max_w = 0
     for l in range(1, n_layers + 1):
@@ -830,17 +844,31 @@ cdef WorkspacePlan _plan_rows(Py_ssize_t n_samples, const int64_t *lay, int n_la
     n_chunks = max(1, min(n_chunks, n_samples))
     plan.rows = (n_samples + n_chunks - 1) // n_chunks
     plan.n_chunks = (n_samples + plan.rows - 1) // plan.rows
+    plan.n_scratch = max(1, min(n_threads, plan.n_chunks))
     plan.n_params = lay[3 * n_layers] + lay[n_layers]  # b_off[-1] + n_out
     plan.n_weights = lay[2 * n_layers + 1]  # b_off[0]
     plan.ld = _round_up(plan.rows, ROW_ALIGN)
     plan.xt_off = _round_up(plan.n_params, ROW_ALIGN)
-    plan.act_off = plan.xt_off + lay[0] * plan.ld
+    # whole 64-byte lines per slot and area: aligned rows, no false sharing
+    plan.stride = plan.xt_off + lay[0] * plan.ld
+    plan.act_off = 0
     plan.da_off = plan.act_off + plan.ld * lay[4 * n_layers + 1]
     plan.db_off = plan.da_off + plan.ld * max_w
     plan.tmp_off = plan.db_off + plan.ld * max_w
-    # slots of whole 64-byte lines: aligned rows, no false sharing
-    plan.stride = plan.tmp_off + plan.ld
+    plan.tstride = plan.tmp_off + plan.ld
+    plan.scratch_off = plan.n_chunks * plan.stride
+    if within != NULL:
+        plan.stride = within.stride
+        plan.tstride = within.tstride
+        plan.scratch_off = within.scratch_off
+        plan.n_scratch = min(plan.n_scratch, within.n_scratch)
+    plan.size = plan.scratch_off + plan.n_scratch * plan.tstride
     return plan
+
+
+cdef inline floating *_thread_scratch(floating *ws, WorkspacePlan *plan,
+                                      int tid) noexcept nogil:
+    return ws + plan.scratch_off + tid * plan.tstride
 
 
 cdef inline Py_ssize_t _chunk_rows(WorkspacePlan *plan, Py_ssize_t n_samples,
@@ -869,17 +897,19 @@ cdef inline void _chunk_load(const floating *X, const int64_t *lay, floating *ws
 cdef inline void _chunk_gradient(const floating *X, const int64_t *y, const floating *params,
                                  const int64_t *lay, int n_layers, int activation,
                                  floating *ws, WorkspacePlan *plan, Py_ssize_t n_samples,
-                                 Py_ssize_t c) noexcept nogil:
-    # forward + backward for chunk c; its gradient sums land in its own slot
+                                 Py_ssize_t c, int tid) noexcept nogil:
+    # forward + backward for chunk c on thread tid; its gradient sums land
+    # in its own slot
     cdef Py_ssize_t m = _chunk_rows(plan, n_samples, c)
     cdef floating *slot = ws + c * plan.stride
+    cdef floating *t = _thread_scratch(ws, plan, tid)
     cdef bint x_rows = _chunk_x_rows(lay, plan, n_samples, c)
     cdef const floating *inp = (X + c * plan.rows * lay[0]) if x_rows else slot + plan.xt_off
     _forward_block(inp, params, lay, n_layers, activation, HEAD_SOFTMAX,
-                   slot + plan.act_off, slot + plan.tmp_off, m, plan.ld, True, x_rows=x_rows)
+                   t + plan.act_off, t + plan.tmp_off, m, plan.ld, True, x_rows=x_rows)
     _backward_block(inp, y + c * plan.rows, params, lay, n_layers,
-                    activation, slot + plan.act_off, slot + plan.da_off, slot + plan.db_off,
-                    slot + plan.tmp_off, slot, m, plan.ld, x_rows)
+                    activation, t + plan.act_off, t + plan.da_off, t + plan.db_off,
+                    t + plan.tmp_off, slot, m, plan.ld, x_rows)
 
 
 cdef inline Py_ssize_t _reduce(const floating *ws, WorkspacePlan *plan,
@@ -920,12 +950,13 @@ cdef Py_ssize_t _gradient_step(const floating *X, const int64_t *y, floating *pa
     cdef Py_ssize_t n_params = plan.n_params
     cdef Py_ssize_t n_pblocks = n_threads if n_params >= PARALLEL_PARAMS else 1
     cdef Py_ssize_t pstep = (n_params + n_pblocks - 1) // n_pblocks
-    if n_threads == 1:
+    if plan.n_scratch == 1:
         for c in range(plan.n_chunks):
-            _chunk_gradient(X, y, params, lay, n_layers, activation, ws, plan, n_samples, c)
+            _chunk_gradient(X, y, params, lay, n_layers, activation, ws, plan, n_samples, c, 0)
     else:
-        for c in prange(plan.n_chunks, num_threads=n_threads, schedule='dynamic'):
-            _chunk_gradient(X, y, params, lay, n_layers, activation, ws, plan, n_samples, c)
+        for c in prange(plan.n_chunks, num_threads=plan.n_scratch, schedule='dynamic'):
+            _chunk_gradient(X, y, params, lay, n_layers, activation, ws, plan, n_samples, c,
+                            threadid())
     if n_pblocks == 1:
         bad = _reduce(ws, plan, params, grads, reg_lambda, epsilon, 0, n_params)
         if bad == 0 and update:
@@ -992,7 +1023,7 @@ def train(const floating[:, ::1] X, const int64_t[::1] y, floating[::1] params,
     Each pass: params -= epsilon * grads, with grads as in ``gradients``.
     X, y, lay IN; params IN/OUT; grads OUT: the gradient of the last pass.
     ws (scratch, optional): an array from ``workspace(n_samples, lay,
-    n_chunks, dtype)``, so that repeated calls do not allocate and first-touch
+    n_chunks, dtype, n_threads)``, so that repeated calls do not allocate and first-touch
     it each time (megabytes for wide layers); its contents on entry do not
     matter.  None: allocated for this call.
     Returns (passes_done, n_bad).  A pass that would produce a non-finite
@@ -1011,26 +1042,32 @@ def train(const floating[:, ::1] X, const int64_t[::1] y, floating[::1] params,
                 grads, n_chunks, n_threads, True, ws)
 
 
-cdef _checked_ws(ws_in, WorkspacePlan *plan, Py_ssize_t n_samples, Py_ssize_t n_chunks, dtype):
+cdef _checked_ws(ws_in, WorkspacePlan *plan, Py_ssize_t n_samples, Py_ssize_t n_chunks,
+                 int n_threads, dtype):
     # ws_in: None (allocate) or an array from workspace(n_samples, lay,
-    # n_chunks, dtype), checked before any kernel writes into it
+    # n_chunks, dtype, n_threads), checked before any kernel writes into it
     if ws_in is None:
-        return _aligned_zeros(plan.n_chunks * plan.stride, dtype)
+        return _aligned_empty(plan.size, dtype)
     if not (isinstance(ws_in, np.ndarray) and ws_in.dtype == dtype and ws_in.ndim == 1
             and ws_in.flags.c_contiguous and ws_in.flags.writeable
-            and ws_in.shape[0] >= plan.n_chunks * plan.stride and ws_in.ctypes.data % 64 == 0):
+            and ws_in.shape[0] >= plan.size and ws_in.ctypes.data % 64 == 0):
         raise ValueError(f"ws must be an array from workspace({n_samples}, lay, {n_chunks}, "
-                         f"{np.dtype(dtype).name}), or None")
+                         f"{np.dtype(dtype).name}, {n_threads}), or None")
     return ws_in
 
 
-def workspace(Py_ssize_t n_samples, const int64_t[::1] lay, Py_ssize_t n_chunks, dtype):
-    """Scratch for ``train(..., ws=)``: 64-byte aligned, sized for n_samples
-    rows cut into n_chunks (as mlnn._core.n_chunks gives) with this layout."""
+def workspace(Py_ssize_t n_samples, const int64_t[::1] lay, Py_ssize_t n_chunks, dtype,
+              int n_threads):
+    """Scratch for ``train(..., ws=)`` and ``epoch(..., ws=)``: 64-byte
+    aligned, sized for n_samples rows (an epoch's batch size) cut into
+    n_chunks (as mlnn._core.n_chunks gives) with this layout, on at most
+    n_threads threads; uninitialized (the kernels write before they read)."""
     if n_samples < 1:
         raise ValueError(f"n_samples must be >= 1, got {n_samples}")
-    cdef WorkspacePlan plan = _plan(n_samples, lay, n_chunks)
-    return _aligned_zeros(plan.n_chunks * plan.stride, np.dtype(dtype))
+    if n_threads < 1:
+        raise ValueError(f"n_threads must be >= 1, got {n_threads}")
+    cdef WorkspacePlan plan = _plan(n_samples, lay, n_chunks, n_threads)
+    return _aligned_empty(plan.size, np.dtype(dtype))
 
 
 cdef tuple _run(const floating[:, ::1] X, const int64_t[::1] y, floating *params_ptr,
@@ -1043,10 +1080,10 @@ cdef tuple _run(const floating[:, ::1] X, const int64_t[::1] y, floating *params
     cdef Py_ssize_t c, done = 0, bad = 0
     if n_samples == 0:
         raise ValueError("X must have at least one row")
-    cdef WorkspacePlan plan = _plan(n_samples, lay, n_chunks)
+    cdef WorkspacePlan plan = _plan(n_samples, lay, n_chunks, n_threads)
     dtype = np.float32 if floating is float else np.float64
     # Scratch is allocated once per call (never per pass), or passed in
-    cdef floating[::1] ws = _checked_ws(ws_in, &plan, n_samples, n_chunks, dtype)
+    cdef floating[::1] ws = _checked_ws(ws_in, &plan, n_samples, n_chunks, n_threads, dtype)
     with nogil:
         if n_threads == 1:
             for c in range(plan.n_chunks):
@@ -1369,23 +1406,25 @@ cdef double _output_delta(Source *src, floating *z, floating *delta, floating *t
 cdef double _chunk_sums(Source *src, const floating *params, const int64_t *lay,
                         int n_layers, int activation, int head, floating *ws,
                         WorkspacePlan *plan, Py_ssize_t b0, Py_ssize_t m_batch,
-                        Py_ssize_t c) noexcept nogil:
+                        Py_ssize_t c, int tid) noexcept nogil:
     # Forward + backward for chunk c of the batch starting at row b0 of the
-    # source; its gradient sums land in its own slot.  Returns its data loss.
+    # source, on thread tid; its gradient sums land in its own slot.  Returns
+    # its data loss.
     cdef Py_ssize_t m = min(plan.rows, m_batch - c * plan.rows)
     cdef Py_ssize_t r0 = b0 + c * plan.rows
     cdef floating *slot = ws + c * plan.stride
+    cdef floating *t = _thread_scratch(ws, plan, tid)
     cdef double loss
     cdef bint x_rows = _use_blas(m, lay[0], lay[1])
     cdef const floating *inp = _load_rows(src, slot + plan.xt_off, r0, m, lay[0], plan.ld,
                                           x_rows)
-    _forward_block(inp, params, lay, n_layers, activation, head, slot + plan.act_off,
-                   slot + plan.tmp_off, m, plan.ld, True, x_rows=x_rows)
-    loss = _output_delta(src, slot + plan.act_off + plan.ld * lay[4 * n_layers],
-                         slot + plan.da_off, slot + plan.tmp_off, r0, m, plan.ld,
+    _forward_block(inp, params, lay, n_layers, activation, head, t + plan.act_off,
+                   t + plan.tmp_off, m, plan.ld, True, x_rows=x_rows)
+    loss = _output_delta(src, t + plan.act_off + plan.ld * lay[4 * n_layers],
+                         t + plan.da_off, t + plan.tmp_off, r0, m, plan.ld,
                          lay[n_layers], head)
-    _backward_layers(inp, params, lay, n_layers, activation, slot + plan.act_off,
-                     slot + plan.da_off, slot + plan.db_off, slot, m, plan.ld, x_rows)
+    _backward_layers(inp, params, lay, n_layers, activation, t + plan.act_off,
+                     t + plan.da_off, t + plan.db_off, slot, m, plan.ld, x_rows)
     return loss
 
 
@@ -1400,13 +1439,14 @@ cdef BatchSums _batch_sums(Source *src, const floating *params, const int64_t *l
                            int n_layers, int activation, int head, double alpha,
                            floating *ws, double *chunk_loss, Py_ssize_t n_chunks,
                            floating *reduced, Py_ssize_t b0, Py_ssize_t m_batch,
-                           int n_threads) noexcept nogil:
+                           int n_threads, const WorkspacePlan *within) noexcept nogil:
     # Batch rows b0 .. b0 + m_batch: the loss, as mlnn._reference.loss_grad,
     #   loss = data loss / s + (alpha / 2) * sum ||W||^2 / s,
     # and the gradient sums.  Chunks of the batch are cut by its size alone
     # (n_chunks), and their sums added in chunk order (into reduced, when
-    # there is more than one), so nothing depends on n_threads.
-    cdef WorkspacePlan plan = _plan_rows(m_batch, lay, n_layers, n_chunks)
+    # there is more than one), so nothing depends on n_threads.  ws is laid
+    # out as within (the plan of a full batch) says.
+    cdef WorkspacePlan plan = _plan_rows(m_batch, lay, n_layers, n_chunks, n_threads, within)
     cdef const floating *sw = <const floating *>src.sw
     cdef Py_ssize_t n_pblocks = n_threads if plan.n_params >= PARALLEL_PARAMS else 1
     cdef Py_ssize_t pstep = (plan.n_params + n_pblocks - 1) // n_pblocks
@@ -1421,14 +1461,14 @@ cdef BatchSums _batch_sums(Source *src, const floating *params, const int64_t *l
             out.s += sw[_sample(src, b0 + i)]
     # the penalty reads the weights before this batch's step
     cdef double sq = _dot(params, params, plan.n_weights)
-    if n_threads == 1 or plan.n_chunks == 1:
+    if plan.n_scratch == 1:
         for c in range(plan.n_chunks):
             chunk_loss[c] = _chunk_sums(src, params, lay, n_layers, activation, head,
-                                        ws, &plan, b0, m_batch, c)
+                                        ws, &plan, b0, m_batch, c, 0)
     else:
-        for c in prange(plan.n_chunks, num_threads=n_threads, schedule='dynamic'):
+        for c in prange(plan.n_chunks, num_threads=plan.n_scratch, schedule='dynamic'):
             chunk_loss[c] = _chunk_sums(src, params, lay, n_layers, activation, head,
-                                        ws, &plan, b0, m_batch, c)
+                                        ws, &plan, b0, m_batch, c, threadid())
     for c in range(plan.n_chunks):
         data = data + chunk_loss[c]
     if head == HEAD_IDENTITY:
@@ -1483,8 +1523,9 @@ cdef double _epoch_run(Source *src, floating *params, const int64_t *lay, int n_
                        int activation, int head, Py_ssize_t n_samples,
                        Py_ssize_t batch_size, Py_ssize_t chunks_full,
                        Py_ssize_t chunks_last, Step *st, floating *state,
-                       Py_ssize_t *step, floating *ws, double *chunk_loss,
-                       floating *reduced, int n_threads) noexcept nogil:
+                       Py_ssize_t *step, floating *ws, const WorkspacePlan *full,
+                       double *chunk_loss, floating *reduced,
+                       int n_threads) noexcept nogil:
     # Every batch of the epoch: loss and gradient sums, then the solver's
     # step on params and state.  Returns the sum of batch loss * batch rows;
     # step (IN/OUT) counts the batches (Adam's t).
@@ -1498,7 +1539,7 @@ cdef double _epoch_run(Source *src, floating *params, const int64_t *lay, int n_
         m_b = min(batch_size, n_samples - b0)
         b = _batch_sums(src, params, lay, n_layers, activation, head, st.alpha, ws,
                         chunk_loss, chunks_full if m_b == batch_size else chunks_last,
-                        reduced, b0, m_b, n_threads)
+                        reduced, b0, m_b, n_threads, full)
         total += b.loss * m_b
         step[0] += 1
         st.s = b.s
@@ -1607,8 +1648,8 @@ def loss_grad(X, Y, sample_weight, const floating[::1] params, const int64_t[::1
     keep, n_samples = _source(X, Y, sample_weight, lay[0], lay[n_layers], dtype, &src)
     if n_samples == 0:
         raise ValueError("X must have at least one row")
-    cdef WorkspacePlan plan = _plan(n_samples, lay, n_chunks)
-    cdef floating[::1] ws = _aligned_empty(plan.n_chunks * plan.stride, dtype)
+    cdef WorkspacePlan plan = _plan(n_samples, lay, n_chunks, n_threads)
+    cdef floating[::1] ws = _aligned_empty(plan.size, dtype)
     cdef double[::1] chunk_loss = np.zeros(plan.n_chunks)
     cdef BatchSums b
     cdef Step st
@@ -1618,7 +1659,7 @@ def loss_grad(X, Y, sample_weight, const floating[::1] params, const int64_t[::1
     with nogil:
         b = _batch_sums(&src, &params[0], &lay[0], n_layers, activation, head, alpha,
                         &ws[0], &chunk_loss[0], plan.n_chunks, &grads[0], 0, n_samples,
-                        n_threads)
+                        n_threads, &plan)
         st.s = b.s
         for p in range(plan.n_params):
             grads[p] = _mean_grad(<floating *>b.sums, &params[0], &st, p)
@@ -1640,7 +1681,7 @@ def epoch(X, Y, sample_weight, const int64_t[::1] order, Py_ssize_t batch_size,
     batch count before the epoch.  n_chunks: the chunks of a full batch
     (mlnn._core.n_chunks(batch_size)); a shorter last batch is cut into
     proportionally fewer.  ws (scratch, optional): an array from
-    ``workspace(batch_size, lay, n_chunks, dtype)``, whose contents on entry
+    ``workspace(batch_size, lay, n_chunks, dtype, n_threads)``, whose contents on entry
     do not matter, so that repeated calls need not allocate it.
     Returns (sum over batches of batch loss * batch rows, step after the
     epoch).  See mlnn._reference.epoch.
@@ -1666,10 +1707,12 @@ def epoch(X, Y, sample_weight, const int64_t[::1] order, Py_ssize_t batch_size,
         return 0.0, step
     batch_size = min(batch_size, n_samples)
     cdef Py_ssize_t last = n_samples - (n_samples - 1) // batch_size * batch_size
-    cdef Py_ssize_t chunks_full = max(1, min(n_chunks, batch_size))
-    cdef Py_ssize_t chunks_last = min(chunks_full, max(1, last * chunks_full // batch_size))
-    cdef WorkspacePlan plan = _plan(batch_size, lay, chunks_full)
-    cdef floating[::1] ws_ = _checked_ws(ws, &plan, batch_size, chunks_full, dtype)
+    cdef WorkspacePlan plan = _plan(batch_size, lay, n_chunks, n_threads)
+    cdef Py_ssize_t chunks_full = plan.n_chunks
+    # a shorter last batch: chunks of at most a full batch's rows, so that it
+    # fits in the same slots and areas
+    cdef Py_ssize_t chunks_last = (last + plan.rows - 1) // plan.rows
+    cdef floating[::1] ws_ = _checked_ws(ws, &plan, batch_size, n_chunks, n_threads, dtype)
     cdef floating[::1] reduced = np.empty_like(np.asarray(params))
     cdef double[::1] chunk_loss = np.zeros(plan.n_chunks)
     cdef double total
@@ -1688,6 +1731,6 @@ def epoch(X, Y, sample_weight, const int64_t[::1] order, Py_ssize_t batch_size,
     with nogil:
         total = _epoch_run(&src, &params[0], &lay[0], n_layers, activation, head,
                            n_samples, batch_size, chunks_full, chunks_last, &st,
-                           &state[0, 0], &step, &ws_[0], &chunk_loss[0], &reduced[0],
-                           n_threads)
+                           &state[0, 0], &step, &ws_[0], &plan, &chunk_loss[0],
+                           &reduced[0], n_threads)
     return total, step

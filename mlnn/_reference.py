@@ -162,7 +162,7 @@ def gradients(X, y, params, lay, activation, reg_lambda, grads, n_chunks, n_thre
     return int(np.count_nonzero(~np.isfinite(grads)))
 
 
-def workspace(n_samples, lay, n_chunks, dtype):
+def workspace(n_samples, lay, n_chunks, dtype, n_threads):
     """The compiled train's scratch; NumPy allocates its own temporaries."""
     return None
 

@@ -366,20 +366,25 @@ def test_train_workspace_reuse_and_checks(sizes, n):
     g1, g2 = np.empty_like(p0), np.empty_like(p0)
     for _ in range(3):
         _kernels.train(X, y, fresh, lay, 0, 0.001, 0.01, 5, g1, chunks, 1)
-    ws = _kernels.workspace(n, lay, chunks, np.float64)
+    ws = _kernels.workspace(n, lay, chunks, np.float64, 1)
     ws[...] = np.nan
     for _ in range(3):
         _kernels.train(X, y, reused, lay, 0, 0.001, 0.01, 5, g2, chunks, 1, ws)
     np.testing.assert_array_equal(reused, fresh)
     np.testing.assert_array_equal(g2, g1)
     bad = {"too short": ws[:-1], "float32": ws.astype(np.float32),
-           "misaligned": _kernels.workspace(n + 8, lay, chunks, np.float64)[1:],
+           "misaligned": _kernels.workspace(n + 8, lay, chunks, np.float64, 1)[1:],
            "a list": list(ws[:4])}
     for what, w in bad.items():
         with pytest.raises(ValueError, match="ws must be an array from workspace"):
             _kernels.train(X, y, p0.copy(), lay, 0, 0.001, 0.01, 1, g1, chunks, 1, w)
     with pytest.raises(ValueError, match="ws must not overlap"):
         _kernels.train(X, y, ws[:p0.size], lay, 0, 0.001, 0.01, 1, g1, chunks, 1, ws)
+    # every thread computes in its own area of ws: where there are chunks for
+    # two, one sized for 1 thread is too short for 2
+    if chunks >= 2:
+        with pytest.raises(ValueError, match="ws must be an array from workspace"):
+            _kernels.train(X, y, p0.copy(), lay, 0, 0.001, 0.01, 1, g1, chunks, 2, ws)
 
 
 def test_model_keeps_its_workspace_out_of_pickles(backend):

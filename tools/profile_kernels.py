@@ -7,6 +7,8 @@ WORKLOAD:
   w2    [2,64,64,2] tanh on make_moons(10000, noise=0.22): kernels.train, one
         full-batch pass per call (bench/run.py's W2)
   w512  [2,512,512,2] tanh on make_moons(2000): the width sweep's widest point
+  w3    [784,128,128,10] tanh on 10000 standard-normal samples (bench/run.py's W3
+        shape)
   e4    MLNNClassifier's L-BFGS evaluation on load_digits: kernels.loss_grad,
         (100,) relu, softmax head, alpha 1e-4
 
@@ -60,12 +62,18 @@ def setup(workload, threads, dtype=np.float64):
     """(call(kernels, passes, chunk_rows), flops, description): call runs the
 X
     sets how the rows are cut, as mlnn._core.n_chunks would with it."""
-    if workload in ("w2", "w512"):
-        n, width = (10000, 64) if workload == "w2" else (2000, 512)
-        X, y = sklearn.datasets.make_moons(n, noise=0.22, random_state=0)
-        X = np.ascontiguousarray(X, dtype=dtype)
-        y = y.astype(np.int64)
-        sizes = [2, width, width, 2]
+    if workload in ("w2", "w512", "w3"):
+        if workload == "w3":
+            n, sizes = 10000, [784, 128, 128, 10]
+            rng = np.random.RandomState(0)
+            X = rng.standard_normal((n, sizes[0])).astype(dtype)
+            y = rng.randint(0, sizes[-1], n).astype(np.int64)
+        else:
+            n, width = (10000, 64) if workload == "w2" else (2000, 512)
+            X, y = sklearn.datasets.make_moons(n, noise=0.22, random_state=0)
+            X = np.ascontiguousarray(X, dtype=dtype)
+            y = y.astype(np.int64)
+            sizes = [2, width, width, 2]
         model = _core.Model(sizes, "tanh", dtype)
         model.init_weights(0)
         init = model.params.copy()
@@ -80,7 +88,11 @@ X
             c = _chunks(n, sizes, chunk_rows)
             ws = ws_by_mod.get((id(k), c))
             if ws is None:
-                ws = ws_by_mod[(id(k), c)] = k.workspace(n, lay, c, dtype)
+                try:
+                    ws = k.workspace(n, lay, c, dtype, threads)
+                except TypeError:  # a build from before the per-thread scratch
+                    ws = k.workspace(n, lay, c, dtype)
+                ws_by_mod[(id(k), c)] = ws
             params[:] = init
             k.train(X, y, params, lay, act, 0.001, 1e-6, passes, grads, c, threads, ws)
         flops = 6 * n * _core.macs_per_sample(sizes)
