@@ -332,7 +332,7 @@ static ptrdiff_t MLNN_TN(cols_in_)(const MLNN_T *src, MLNN_T *dst, ptrdiff_t m, 
 /* The chunk reduction (contract in mlnn_fastmath.h).  Tiles of
  * MLNN_REDUCE_TILE parameters are summed chunk by chunk, so every read of a
  * slot is contiguous and the tile's double sums stay in L1; each parameter
- * still adds chunks 0, 1, 2, ... in that order, starting from 0. */
+ * still adds chunks 0, 1, 2, ... in that order. */
 #ifndef MLNN_REDUCE_TILE /* once for every level and type */
 #define MLNN_REDUCE_TILE 512
 #endif
@@ -348,14 +348,19 @@ static ptrdiff_t MLNN_TN(reduce_)(const MLNN_T *ws, ptrdiff_t stride, ptrdiff_t 
         /* the weights of this tile are [t0, t0 + nw), its biases the rest */
         const ptrdiff_t nw = n_weights <= t0 ? 0 : (n_weights - t0 < nt ? n_weights - t0 : nt);
         for (ptrdiff_t i = 0; i < nt; ++i)
-            acc[i] = 0;
-        for (ptrdiff_t c = 0; c < n_chunks; ++c) {
+            acc[i] = ws[t0 + i];
+        for (ptrdiff_t c = 1; c < n_chunks; ++c) {
             const MLNN_T *restrict slot = ws + c * stride + t0;
             for (ptrdiff_t i = 0; i < nt; ++i)
                 acc[i] += slot[i];
         }
-        const MLNN_T *restrict w = params + t0;
         MLNN_T *restrict g = grads + t0;
+        if (!params) {
+            for (ptrdiff_t i = 0; i < nt; ++i)
+                g[i] = (MLNN_T)acc[i];
+            continue;
+        }
+        const MLNN_T *restrict w = params + t0;
         for (ptrdiff_t i = 0; i < nw; ++i) {
             g[i] = (MLNN_T)(acc[i] + reg * w[i]);
             bad += MLNN_NONFINITE(g[i]) | MLNN_NONFINITE(w[i] - e * g[i]);

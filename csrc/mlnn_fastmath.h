@@ -93,6 +93,7 @@ extern "C" {
  *     that order, in double) of ws[c * stride + p], plus reg * params[p] for
  *     the weights (p < n_weights); returns how many of those gradients, or of
  *     the candidate weights params[p] - eps * grads[p], are NaN or +-inf.
+ *     params NULL: the sums alone (reg, eps and n_weights unused), returns 0.
  * The estimators' optimizer steps on params[p0:p1) from a batch's gradient
  * sums (mlnn_dense_impl.h); velocity, m, v (n_params,) are the state:
  *   sgd_step, adam_step.

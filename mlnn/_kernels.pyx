@@ -919,7 +919,8 @@ cdef inline Py_ssize_t _reduce(const floating *ws, WorkspacePlan *plan,
     # + reg * W[p], where W[p] is params[p] for weights, 0 for biases (the
     # weights are the first plan.n_weights entries of params).
     # Returns how many gradients or candidate new weights
-    # (params - epsilon * grads) are non-finite.
+    # (params - epsilon * grads) are non-finite.  params NULL: the sums alone
+    # (no penalty, no check).
     if floating is double:
         return OPS.reduce_d(ws, plan.stride, plan.n_chunks, params, grads, plan.n_weights,
                             reg_lambda, epsilon, p0, p1)
@@ -1479,11 +1480,11 @@ cdef BatchSums _batch_sums(Source *src, const floating *params, const int64_t *l
     if plan.n_chunks == 1:
         out.sums = ws  # the one slot starts with its gradient sums
     elif n_pblocks == 1:
-        _reduce(ws, &plan, params, reduced, 0.0, 0.0, 0, plan.n_params)
+        _reduce(ws, &plan, <const floating *>NULL, reduced, 0.0, 0.0, 0, plan.n_params)
         out.sums = reduced
     else:
         for blk in prange(n_pblocks, num_threads=n_threads, schedule='static'):
-            _reduce(ws, &plan, params, reduced, 0.0, 0.0, blk * pstep,
+            _reduce(ws, &plan, <const floating *>NULL, reduced, 0.0, 0.0, blk * pstep,
                     min(plan.n_params, (blk + 1) * pstep))
         out.sums = reduced
     return out

@@ -9,6 +9,8 @@ WORKLOAD:
   w512  [2,512,512,2] tanh on make_moons(2000): the width sweep's widest point
   w3    [784,128,128,10] tanh on 10000 standard-normal samples (bench/run.py's W3
         shape)
+  e1    MLNNClassifier's Adam epoch on load_digits / 16 (bench/run.py's E1):
+        kernels.epoch, (100,) relu, softmax head, batch 200, a fixed order
   e4    MLNNClassifier's L-BFGS evaluation on load_digits: kernels.loss_grad,
         (100,) relu, softmax head, alpha 1e-4
 
@@ -39,7 +41,7 @@ from threadpoolctl import threadpool_limits
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from mlnn import _core, _spec  # noqa: E402
+from mlnn import _core, _solvers, _spec  # noqa: E402
 
 
 def _load_so(path, tag):
@@ -98,6 +100,33 @@ X
         flops = 6 * n * _core.macs_per_sample(sizes)
         return call, flops, (f"{workload}: {sizes} N={n} chunks={chunks} threads={threads} "
                              f"{np.dtype(dtype).name}")
+    if workload == "e1":
+        X, yl = sklearn.datasets.load_digits(return_X_y=True)
+        X = np.ascontiguousarray(X / 16.0, dtype=dtype)
+        Y = np.zeros((X.shape[0], 10), dtype=dtype)
+        Y[np.arange(X.shape[0]), yl] = 1
+        sizes = [64, 100, 10]
+        model = _core.Model(sizes, "relu", dtype)
+        model.init_weights(0)
+        init = model.params.copy()
+        params = init.copy()
+        lay = model.lay
+        order = np.random.RandomState(0).permutation(X.shape[0]).astype(np.int64)
+        adam = _solvers.Adam(params.size, dtype, 1e-3)
+        hyper = adam.hyper()
+        chunks = _chunks(200, sizes, 0)
+        act = _spec.ACTIVATIONS["relu"]
+        head = _spec.HEADS["softmax"]
+
+        def call(k, passes=1, chunk_rows=0):
+            c = _chunks(200, sizes, chunk_rows)
+            params[:] = init
+            adam.state[...] = 0
+            for _ in range(passes):
+                k.epoch(X, Y, None, order, 200, params, lay, act, head, 1e-4, adam.code,
+                        hyper, adam.state, 0, c, threads)
+        flops = 6 * X.shape[0] * _core.macs_per_sample(sizes)
+        return call, flops, f"e1: {sizes} N={X.shape[0]} batch 200 chunks={chunks} threads={threads}"
     if workload == "e4":
         X, yl = sklearn.datasets.load_digits(return_X_y=True)
         X = np.ascontiguousarray(X, dtype=dtype)
