@@ -149,15 +149,16 @@ RESULTS = os.path.join(HERE, "results")
 
 # passes (total), peer_passes (timed for the slow peers, then scaled), reps.
 # The cheap workloads (W1, W4, W5: seconds per repetition) get more
-# repetitions, so that their medians hold on a noisy shared VM; so does W2,
-# whose two thread targets compare rows of about a second each.
+# repetitions, so that their medians hold on a noisy shared VM; so do W2,
+# whose two thread targets compare rows of about a second each, and W3, whose
+# roofline targets sit near their line.
 FULL = {
     "W1": dict(passes=25000, peer_passes={"numpy": 2500, "sklearn": 2500, "torch": 1000},
                reps=9, acc_passes=25000),
     "W2": dict(passes=200, peer_passes={"numpy": 40, "sklearn": 40, "torch": 40}, reps=5),
     # the 1-thread mlnn row of W3 (no target) is timed on 5 passes to save a minute
     "W3": dict(passes=20, peer_passes={"numpy": 5, "sklearn": 5, "torch": 5, "mlnn_1": 5},
-               reps=3),
+               reps=5),
     "W4": dict(reps=9),
     "W5": dict(models=64, passes=2000, reps=9),
     "plots": dict(ns=[100, 300, 1000, 3000, 10000, 30000, 100000],
