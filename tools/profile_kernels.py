@@ -100,9 +100,10 @@ X
         flops = 6 * n * _core.macs_per_sample(sizes)
         return call, flops, (f"{workload}: {sizes} N={n} chunks={chunks} threads={threads} "
                              f"{np.dtype(dtype).name}")
-    if workload == "e1":
+    if workload in ("e1", "e4"):
+        # digits, (100,) relu, softmax head; E1 scales X as bench/run.py does
         X, yl = sklearn.datasets.load_digits(return_X_y=True)
-        X = np.ascontiguousarray(X / 16.0, dtype=dtype)
+        X = np.ascontiguousarray(X / 16.0 if workload == "e1" else X, dtype=dtype)
         Y = np.zeros((X.shape[0], 10), dtype=dtype)
         Y[np.arange(X.shape[0]), yl] = 1
         sizes = [64, 100, 10]
@@ -111,12 +112,13 @@ X
         init = model.params.copy()
         params = init.copy()
         lay = model.lay
+        act = _spec.ACTIVATIONS["relu"]
+        head = _spec.HEADS["softmax"]
+    if workload == "e1":
         order = np.random.RandomState(0).permutation(X.shape[0]).astype(np.int64)
         adam = _solvers.Adam(params.size, dtype, 1e-3)
         hyper = adam.hyper()
         chunks = _chunks(200, sizes, 0)
-        act = _spec.ACTIVATIONS["relu"]
-        head = _spec.HEADS["softmax"]
 
         def call(k, passes=1, chunk_rows=0):
             c = _chunks(200, sizes, chunk_rows)
@@ -128,19 +130,8 @@ X
         flops = 6 * X.shape[0] * _core.macs_per_sample(sizes)
         return call, flops, f"e1: {sizes} N={X.shape[0]} batch 200 chunks={chunks} threads={threads}"
     if workload == "e4":
-        X, yl = sklearn.datasets.load_digits(return_X_y=True)
-        X = np.ascontiguousarray(X, dtype=dtype)
-        Y = np.zeros((X.shape[0], 10), dtype=dtype)
-        Y[np.arange(X.shape[0]), yl] = 1
-        sizes = [64, 100, 10]
-        model = _core.Model(sizes, "relu", dtype)
-        model.init_weights(0)
-        params = model.params.copy()
-        lay = model.lay
         grads = np.zeros_like(params)
         chunks = _chunks(X.shape[0], sizes, 0)
-        act = _spec.ACTIVATIONS["relu"]
-        head = _spec.HEADS["softmax"]
 
         def call(k, passes=1, chunk_rows=0):
             c = _chunks(X.shape[0], sizes, chunk_rows)
