@@ -106,7 +106,7 @@ extensions = [
         sources=["mlnn/_kernels.pyx", "csrc/mlnn_fastmath.c"],
         # headers: a change to one of them must rebuild the extension
         depends=["csrc/mlnn_spec.h", "csrc/mlnn_fastmath.h", "csrc/mlnn_fastmath_impl.h",
-                 "csrc/mlnn_dense_impl.h", "csrc/mlnn_level_impl.h",
+                 "csrc/mlnn_dense_impl.h", "csrc/mlnn_level_impl.h", "csrc/mlnn_vec_impl.h",
                  "mlnn/_openmp_helpers.pxd"],
         include_dirs=["csrc"],
     ),

@@ -23,8 +23,10 @@
  * Everything is branch-free (selects, not branches) so that the loops below
  * vectorize; that needs -fno-trapping-math with GCC (set by setup.py).  A
  * few loops are written in a level's intrinsics where that was measured to
- * be faster than GCC's vectorization of the generic kernel: at AVX2 tanh
- * (double and float) and exp, at AVX-512 exp; each says why.
+ * be faster than GCC's vectorization of the generic kernel: at the baseline
+ * (SSE2) tanh, exp and sigmoid, at AVX2 tanh (double and float) and exp --
+ * each of them once, in mlnn_vec_impl.h, for every vector type -- and at
+ * AVX-512 exp; each says why.
  */
 #define MLNN_CAT2(a, b) a##b
 #define MLNN_CAT(a, b) MLNN_CAT2(a, b)
@@ -243,154 +245,28 @@ static inline float MLNN_NAME(sigmoidf_kernel)(float x)
     }
 
 #if MLNN_LEVEL == MLNN_LEVEL_ID_AVX2
-/* tanh_kernel on four doubles, with the same operations, written with
- * AVX2/FMA intrinsics.  GCC's vectorization of tanh_kernel computes the
+/* tanh (double and float) and exp (double) in AVX2/FMA intrinsics
+ * (mlnn_vec_impl.h).  GCC's vectorization of tanh_kernel computes the
  * unclamped value and blends in the result for |x| > TANH_SATURATE (two
  * operations where a min does), copies the sign with three and reloads
- * constants; tanh is about half of a notebook training pass, so the AVX2
- * level spells it out.  The AVX-512 level runs the generic tanh_kernel:
- * GCC's 512-bit code (masked moves for the selects) is as fast as the same
- * operations in AVX-512 intrinsics, and gives the same bits (bench/README.md
- * has the measurements). */
-static inline __m256d MLNN_NAME(tanh4)(__m256d x)
-{
-    const __m256d sign = _mm256_set1_pd(-0.0);
-    /* min(TANH_SATURATE, |x|): a NaN |x| is passed through (the second
-     * operand wins) */
-    const __m256d ax = _mm256_min_pd(_mm256_set1_pd(TANH_SATURATE), _mm256_andnot_pd(sign, x));
-    const __m256d t = _mm256_fmadd_pd(ax, _mm256_set1_pd(2.0 * LOG2E), _mm256_set1_pd(MAGIC));
-    const __m256d n = _mm256_sub_pd(t, _mm256_set1_pd(MAGIC));
-    const __m256d h = _mm256_fnmadd_pd(n, _mm256_set1_pd(0.5 * LN2), ax);
-    const __m256d scale2 = _mm256_castsi256_pd(_mm256_slli_epi64(
-        _mm256_add_epi64(_mm256_castpd_si256(t), _mm256_set1_epi64x(1024)), 52));
-    /* expm1_poly_w(h, EXPM1_V2), operation for operation */
-    const __m256d h2 = _mm256_mul_pd(h, h);
-#define MLNN_W(k) _mm256_set1_pd(EXPM1_V2[k])
-#define MLNN_STEP(acc, k) acc = _mm256_fmadd_pd(acc, h2, MLNN_W(k))
-    __m256d e = MLNN_W(8), o = MLNN_W(9);
-    MLNN_STEP(e, 6);
-    MLNN_STEP(o, 7);
-    MLNN_STEP(e, 4);
-    MLNN_STEP(o, 5);
-    MLNN_STEP(e, 2);
-    MLNN_STEP(o, 3);
-    MLNN_STEP(e, 0);
-    MLNN_STEP(o, 1);
-#undef MLNN_STEP
-#undef MLNN_W
-    const __m256d p = _mm256_fmadd_pd(h2, _mm256_fmadd_pd(h, o, e), h);
-    const __m256d em1 = _mm256_fmadd_pd(
-        scale2, p, _mm256_fmsub_pd(scale2, _mm256_set1_pd(0.5), _mm256_set1_pd(1.0)));
-    const __m256d q = _mm256_div_pd(em1, _mm256_add_pd(em1, _mm256_set1_pd(2.0)));
-    return _mm256_or_pd(q, _mm256_and_pd(sign, x)); /* q >= 0 or NaN */
-}
-
-static void MLNN_NAME(tanh_d)(const double *x, double *out, ptrdiff_t n)
-{
-    ptrdiff_t i = 0;
-    for (; i + 4 <= n; i += 4)
-        _mm256_storeu_pd(out + i, MLNN_NAME(tanh4)(_mm256_loadu_pd(x + i)));
-    if (i < n) { /* the last 1-3 through a padded copy: the same arithmetic */
-        double buf[4] = {0.0, 0.0, 0.0, 0.0};
-        memcpy(buf, x + i, (size_t)(n - i) * sizeof *x);
-        _mm256_storeu_pd(buf, MLNN_NAME(tanh4)(_mm256_loadu_pd(buf)));
-        memcpy(out + i, buf, (size_t)(n - i) * sizeof *out);
-    }
-}
-
-/* exp_kernel on four doubles, with the same operations, in AVX2/FMA
- * intrinsics: GCC's vectorization of exp_kernel turns the clamps and the
- * cap at 2^1023 into blends between precomputed paths, 30% slower than the
- * min/max below. */
-static inline __m256d MLNN_NAME(exp4)(__m256d x)
-{
-    /* max(EXP_LO, x), min(EXP_CLAMP_HI, .): the second operand (x) wins for
-     * a NaN */
-    __m256d xc = _mm256_max_pd(_mm256_set1_pd(EXP_LO), x);
-    xc = _mm256_min_pd(_mm256_set1_pd(EXP_CLAMP_HI), xc);
-    const __m256d t = _mm256_fmadd_pd(xc, _mm256_set1_pd(LOG2E), _mm256_set1_pd(MAGIC));
-    const __m256d n = _mm256_sub_pd(t, _mm256_set1_pd(MAGIC));
-    __m256d r = _mm256_fnmadd_pd(n, _mm256_set1_pd(LN2_HI), xc);
-    r = _mm256_fnmadd_pd(n, _mm256_set1_pd(LN2_LO), r);
-    const __m256d tc = _mm256_min_pd(_mm256_set1_pd(T_CAP), t);
-    const __m256d d = _mm256_sub_pd(t, tc);
-    const __m256d scale = _mm256_castsi256_pd(_mm256_slli_epi64(
-        _mm256_add_epi64(_mm256_castpd_si256(tc), _mm256_set1_epi64x(1023)), 52));
-    /* expm1_poly(r), operation for operation */
-    const __m256d r2 = _mm256_mul_pd(r, r);
-#define MLNN_W(k) _mm256_set1_pd(EXPM1_V[k])
-#define MLNN_STEP(acc, k) acc = _mm256_fmadd_pd(acc, r2, MLNN_W(k))
-    __m256d e = MLNN_W(8), o = MLNN_W(9);
-    MLNN_STEP(e, 6);
-    MLNN_STEP(o, 7);
-    MLNN_STEP(e, 4);
-    MLNN_STEP(o, 5);
-    MLNN_STEP(e, 2);
-    MLNN_STEP(o, 3);
-    MLNN_STEP(e, 0);
-    MLNN_STEP(o, 1);
-#undef MLNN_STEP
-#undef MLNN_W
-    const __m256d p = _mm256_fmadd_pd(r2, _mm256_fmadd_pd(r, o, e), r);
-    __m256d res = _mm256_mul_pd(_mm256_add_pd(_mm256_set1_pd(1.0), p), scale);
-    res = _mm256_fmadd_pd(res, d, res);
-    /* flush to 0 where x < EXP_LO (the comparison is false for NaN) */
-    return _mm256_andnot_pd(_mm256_cmp_pd(x, _mm256_set1_pd(EXP_LO), _CMP_LT_OQ), res);
-}
-
-static void MLNN_NAME(exp_d)(const double *x, double *out, ptrdiff_t n)
-{
-    ptrdiff_t i = 0;
-    for (; i + 4 <= n; i += 4)
-        _mm256_storeu_pd(out + i, MLNN_NAME(exp4)(_mm256_loadu_pd(x + i)));
-    if (i < n) { /* the last 1-3 through a padded copy: the same arithmetic */
-        double buf[4] = {0.0, 0.0, 0.0, 0.0};
-        memcpy(buf, x + i, (size_t)(n - i) * sizeof *x);
-        _mm256_storeu_pd(buf, MLNN_NAME(exp4)(_mm256_loadu_pd(buf)));
-        memcpy(out + i, buf, (size_t)(n - i) * sizeof *out);
-    }
-}
-
-/* tanhf_kernel on eight floats, with the same operations, in AVX2/FMA
- * intrinsics, for the reasons of tanh4 (13% faster than GCC's code).  At
- * the AVX-512 level the float tanh is generic too: the same operations in
- * AVX-512 intrinsics ran no faster (bench/README.md). */
-static inline __m256 MLNN_NAME(tanhf8)(__m256 x)
-{
-    const __m256 sign = _mm256_set1_ps(-0.0f);
-    const __m256 ax = _mm256_min_ps(_mm256_set1_ps(TANH_SATURATE_F), _mm256_andnot_ps(sign, x));
-    const __m256 t = _mm256_fmadd_ps(ax, _mm256_set1_ps(2.0f * LOG2E_F), _mm256_set1_ps(MAGIC_F));
-    const __m256 n = _mm256_sub_ps(t, _mm256_set1_ps(MAGIC_F));
-    const __m256 h = _mm256_fnmadd_ps(n, _mm256_set1_ps(LN2_HALF_F), ax);
-    const __m256 scale2 = _mm256_castsi256_ps(_mm256_slli_epi32(
-        _mm256_add_epi32(_mm256_castps_si256(t), _mm256_set1_epi32(128)), 23));
-    /* expm1f_poly_w(h, EXPM1F_V2), operation for operation */
-    const __m256 h2 = _mm256_mul_ps(h, h);
-#define MLNN_W(k) _mm256_set1_ps(EXPM1F_V2[k])
-    __m256 e = _mm256_fmadd_ps(MLNN_W(4), h2, MLNN_W(2));
-    __m256 o = _mm256_fmadd_ps(MLNN_W(5), h2, MLNN_W(3));
-    e = _mm256_fmadd_ps(e, h2, MLNN_W(0));
-    o = _mm256_fmadd_ps(o, h2, MLNN_W(1));
-#undef MLNN_W
-    const __m256 p = _mm256_fmadd_ps(h2, _mm256_fmadd_ps(h, o, e), h);
-    const __m256 em1 = _mm256_fmadd_ps(
-        scale2, p, _mm256_fmsub_ps(scale2, _mm256_set1_ps(0.5f), _mm256_set1_ps(1.0f)));
-    const __m256 q = _mm256_div_ps(em1, _mm256_add_ps(em1, _mm256_set1_ps(2.0f)));
-    return _mm256_or_ps(q, _mm256_and_ps(sign, x)); /* q >= 0 or NaN */
-}
-
-static void MLNN_NAME(tanh_f)(const float *x, float *out, ptrdiff_t n)
-{
-    ptrdiff_t i = 0;
-    for (; i + 8 <= n; i += 8)
-        _mm256_storeu_ps(out + i, MLNN_NAME(tanhf8)(_mm256_loadu_ps(x + i)));
-    if (i < n) { /* the last 1-7 through a padded copy: the same arithmetic */
-        float buf[8] = {0};
-        memcpy(buf, x + i, (size_t)(n - i) * sizeof *x);
-        _mm256_storeu_ps(buf, MLNN_NAME(tanhf8)(_mm256_loadu_ps(buf)));
-        memcpy(out + i, buf, (size_t)(n - i) * sizeof *out);
-    }
-}
+ * constants, and its exp_kernel turns the clamps and the cap at 2^1023 into
+ * blends between precomputed paths, 30% slower than min/max; tanh is about
+ * half of a notebook training pass.  The AVX-512 level runs the generic
+ * tanh: GCC's 512-bit code (masked moves for the selects) is as fast as the
+ * same operations in AVX-512 intrinsics, and gives the same bits
+ * (bench/README.md has the measurements). */
+#define MLNN_VAVX 1
+#define MLNN_VDOUBLE 1
+#define MLNN_V_TANH 1
+#define MLNN_V_EXP 1
+#define MLNN_V_SIGMOID 0
+#include "mlnn_vec_impl.h"
+#define MLNN_VAVX 1
+#define MLNN_VDOUBLE 0
+#define MLNN_V_TANH 1
+#define MLNN_V_EXP 0
+#define MLNN_V_SIGMOID 0
+#include "mlnn_vec_impl.h"
 #elif MLNN_LEVEL == MLNN_LEVEL_ID_AVX512
 /* exp_kernel on eight doubles with AVX-512 intrinsics, for an instruction
  * GCC does not derive from the generic code: vscalefpd multiplies by 2^n
@@ -453,201 +329,26 @@ static inline __m512d MLNN_NAME(exp8)(__m512d x)
 MLNN_ARRAY8_FN(exp_d, exp8)
 #undef MLNN_ARRAY8_FN
 #elif MLNN_LEVEL == MLNN_LEVEL_ID_BASELINE && MLNN_HAVE_SSE2
-/* The baseline level's tanh, exp and sigmoid on two doubles (four floats,
- * below) with SSE2 intrinsics.  GCC does vectorize the generic kernels at SSE2, but each
- * select becomes a compare and an and/andnot/or blend, the copysign three
- * operations and a reload of x, where min/max and one and + or do; without
- * FMA the polynomial already costs twice the operations of the AVX2 code, so
- * these extra operations are a large share of the loop.  The arithmetic is
- * the generic kernels' operation for operation (no FMA at this level, so
- * each product and sum is rounded as in the scalar code): the results are
- * the bits of tanh_kernel, exp_kernel and sigmoid_kernel at this level.
- * The loops take two vectors per step, and the last element of an odd n
- * goes through a padded copy, the same arithmetic. */
-static inline __m128d MLNN_NAME(poly2)(__m128d r, const double *w)
-{
-    /* expm1_poly_w, operation for operation */
-    const __m128d r2 = _mm_mul_pd(r, r);
-#define MLNN_W(k) _mm_set1_pd(w[k])
-#define MLNN_STEP(acc, k) acc = _mm_add_pd(_mm_mul_pd(acc, r2), MLNN_W(k))
-    __m128d e = MLNN_W(8), o = MLNN_W(9);
-    MLNN_STEP(e, 6);
-    MLNN_STEP(o, 7);
-    MLNN_STEP(e, 4);
-    MLNN_STEP(o, 5);
-    MLNN_STEP(e, 2);
-    MLNN_STEP(o, 3);
-    MLNN_STEP(e, 0);
-    MLNN_STEP(o, 1);
-#undef MLNN_STEP
-#undef MLNN_W
-    return _mm_add_pd(r, _mm_mul_pd(r2, _mm_add_pd(e, _mm_mul_pd(r, o))));
-}
-
-/* tanh_kernel */
-static inline __m128d MLNN_NAME(tanh2)(__m128d x)
-{
-    const __m128d sign = _mm_set1_pd(-0.0);
-    /* min(TANH_SATURATE, |x|): a NaN |x| is passed through (the second
-     * operand wins) */
-    const __m128d ax = _mm_min_pd(_mm_set1_pd(TANH_SATURATE), _mm_andnot_pd(sign, x));
-    const __m128d t = _mm_add_pd(_mm_mul_pd(ax, _mm_set1_pd(2.0 * LOG2E)), _mm_set1_pd(MAGIC));
-    const __m128d n = _mm_sub_pd(t, _mm_set1_pd(MAGIC));
-    const __m128d h = _mm_sub_pd(ax, _mm_mul_pd(n, _mm_set1_pd(0.5 * LN2)));
-    const __m128d scale2 = _mm_castsi128_pd(_mm_slli_epi64(
-        _mm_add_epi64(_mm_castpd_si128(t), _mm_set1_epi64x(1024)), 52));
-    const __m128d em1 = _mm_add_pd(
-        _mm_mul_pd(scale2, MLNN_NAME(poly2)(h, EXPM1_V2)),
-        _mm_sub_pd(_mm_mul_pd(scale2, _mm_set1_pd(0.5)), _mm_set1_pd(1.0)));
-    const __m128d q = _mm_div_pd(em1, _mm_add_pd(em1, _mm_set1_pd(2.0)));
-    return _mm_or_pd(q, _mm_and_pd(sign, x)); /* q >= 0 or NaN */
-}
-
-/* exp_kernel (min/max pass a NaN x through, as the scalar selects do) */
-static inline __m128d MLNN_NAME(exp2)(__m128d x)
-{
-    __m128d xc = _mm_max_pd(_mm_set1_pd(EXP_LO), x);
-    xc = _mm_min_pd(_mm_set1_pd(EXP_CLAMP_HI), xc);
-    const __m128d t = _mm_add_pd(_mm_mul_pd(xc, _mm_set1_pd(LOG2E)), _mm_set1_pd(MAGIC));
-    const __m128d n = _mm_sub_pd(t, _mm_set1_pd(MAGIC));
-    __m128d r = _mm_sub_pd(xc, _mm_mul_pd(n, _mm_set1_pd(LN2_HI)));
-    r = _mm_sub_pd(r, _mm_mul_pd(n, _mm_set1_pd(LN2_LO)));
-    const __m128d tc = _mm_min_pd(_mm_set1_pd(T_CAP), t);
-    const __m128d d = _mm_sub_pd(t, tc);
-    const __m128d scale = _mm_castsi128_pd(_mm_slli_epi64(
-        _mm_add_epi64(_mm_castpd_si128(tc), _mm_set1_epi64x(1023)), 52));
-    __m128d res = _mm_mul_pd(_mm_add_pd(_mm_set1_pd(1.0), MLNN_NAME(poly2)(r, EXPM1_V)), scale);
-    res = _mm_add_pd(res, _mm_mul_pd(res, d));
-    /* flush to 0 where x < EXP_LO (false for NaN) */
-    return _mm_andnot_pd(_mm_cmplt_pd(x, _mm_set1_pd(EXP_LO)), res);
-}
-
-/* sigmoid_kernel */
-static inline __m128d MLNN_NAME(sigmoid2)(__m128d x)
-{
-    __m128d u = _mm_xor_pd(x, _mm_set1_pd(-0.0));
-    u = _mm_max_pd(_mm_set1_pd(EXP_LO), u); /* NaN passes */
-    u = _mm_min_pd(_mm_set1_pd(-EXP_LO), u);
-    const __m128d t = _mm_add_pd(_mm_mul_pd(u, _mm_set1_pd(LOG2E)), _mm_set1_pd(MAGIC));
-    const __m128d n = _mm_sub_pd(t, _mm_set1_pd(MAGIC));
-    __m128d r = _mm_sub_pd(u, _mm_mul_pd(n, _mm_set1_pd(LN2_HI)));
-    r = _mm_sub_pd(r, _mm_mul_pd(n, _mm_set1_pd(LN2_LO)));
-    const __m128d scale = _mm_castsi128_pd(_mm_slli_epi64(
-        _mm_add_epi64(_mm_castpd_si128(t), _mm_set1_epi64x(1023)), 52));
-    __m128d e = _mm_mul_pd(_mm_add_pd(_mm_set1_pd(1.0), MLNN_NAME(poly2)(r, EXPM1_V)), scale);
-    /* e = 0 where x > -EXP_LO (false for NaN) */
-    e = _mm_andnot_pd(_mm_cmpgt_pd(x, _mm_set1_pd(-EXP_LO)), e);
-    const __m128d res = _mm_div_pd(_mm_set1_pd(1.0), _mm_add_pd(_mm_set1_pd(1.0), e));
-    return _mm_andnot_pd(_mm_cmplt_pd(x, _mm_set1_pd(EXP_LO)), res);
-}
-
-#define MLNN_ARRAY2_FN(name, kernel)                                               \
-    static void MLNN_NAME(name)(const double *x, double *out, ptrdiff_t n)         \
-    {                                                                              \
-        ptrdiff_t i = 0;                                                           \
-        for (; i + 4 <= n; i += 4) {                                               \
-            const __m128d a = _mm_loadu_pd(x + i), b = _mm_loadu_pd(x + i + 2);    \
-            _mm_storeu_pd(out + i, MLNN_NAME(kernel)(a));                          \
-            _mm_storeu_pd(out + i + 2, MLNN_NAME(kernel)(b));                      \
-        }                                                                          \
-        for (; i + 2 <= n; i += 2)                                                 \
-            _mm_storeu_pd(out + i, MLNN_NAME(kernel)(_mm_loadu_pd(x + i)));        \
-        if (i < n) /* the last one: lane 0 of a padded vector */                   \
-            _mm_store_sd(out + i, MLNN_NAME(kernel)(_mm_set_sd(x[i])));            \
-    }
-MLNN_ARRAY2_FN(tanh_d, tanh2)
-MLNN_ARRAY2_FN(exp_d, exp2)
-MLNN_ARRAY2_FN(sigmoid_d, sigmoid2)
-#undef MLNN_ARRAY2_FN
-
-/* The float32 kernels on four floats, for the same reasons and in the same
- * way: tanhf_kernel, expf_kernel and sigmoidf_kernel operation for
- * operation. */
-static inline __m128 MLNN_NAME(polyf4)(__m128 r, const float *w)
-{
-    /* expm1f_poly_w */
-    const __m128 r2 = _mm_mul_ps(r, r);
-#define MLNN_W(k) _mm_set1_ps(w[k])
-    __m128 e = _mm_add_ps(_mm_mul_ps(MLNN_W(4), r2), MLNN_W(2));
-    __m128 o = _mm_add_ps(_mm_mul_ps(MLNN_W(5), r2), MLNN_W(3));
-    e = _mm_add_ps(_mm_mul_ps(e, r2), MLNN_W(0));
-    o = _mm_add_ps(_mm_mul_ps(o, r2), MLNN_W(1));
-#undef MLNN_W
-    return _mm_add_ps(r, _mm_mul_ps(r2, _mm_add_ps(e, _mm_mul_ps(r, o))));
-}
-
-static inline __m128 MLNN_NAME(tanhf4)(__m128 x)
-{
-    const __m128 sign = _mm_set1_ps(-0.0f);
-    const __m128 ax = _mm_min_ps(_mm_set1_ps(TANH_SATURATE_F), _mm_andnot_ps(sign, x));
-    const __m128 t = _mm_add_ps(_mm_mul_ps(ax, _mm_set1_ps(2.0f * LOG2E_F)), _mm_set1_ps(MAGIC_F));
-    const __m128 n = _mm_sub_ps(t, _mm_set1_ps(MAGIC_F));
-    const __m128 h = _mm_sub_ps(ax, _mm_mul_ps(n, _mm_set1_ps(LN2_HALF_F)));
-    const __m128 scale2 = _mm_castsi128_ps(_mm_slli_epi32(
-        _mm_add_epi32(_mm_castps_si128(t), _mm_set1_epi32(128)), 23));
-    const __m128 em1 = _mm_add_ps(
-        _mm_mul_ps(scale2, MLNN_NAME(polyf4)(h, EXPM1F_V2)),
-        _mm_sub_ps(_mm_mul_ps(scale2, _mm_set1_ps(0.5f)), _mm_set1_ps(1.0f)));
-    const __m128 q = _mm_div_ps(em1, _mm_add_ps(em1, _mm_set1_ps(2.0f)));
-    return _mm_or_ps(q, _mm_and_ps(sign, x)); /* q >= 0 or NaN */
-}
-
-static inline __m128 MLNN_NAME(expf4)(__m128 x)
-{
-    __m128 xc = _mm_max_ps(_mm_set1_ps(EXP_LO_F), x);
-    xc = _mm_min_ps(_mm_set1_ps(EXP_CLAMP_HI_F), xc);
-    const __m128 t = _mm_add_ps(_mm_mul_ps(xc, _mm_set1_ps(LOG2E_F)), _mm_set1_ps(MAGIC_F));
-    const __m128 n = _mm_sub_ps(t, _mm_set1_ps(MAGIC_F));
-    __m128 r = _mm_sub_ps(xc, _mm_mul_ps(n, _mm_set1_ps(LN2_HI_F)));
-    r = _mm_sub_ps(r, _mm_mul_ps(n, _mm_set1_ps(LN2_LO_F)));
-    const __m128 tc = _mm_min_ps(_mm_set1_ps(T_CAP_F), t);
-    const __m128 d = _mm_sub_ps(t, tc);
-    const __m128 scale = _mm_castsi128_ps(_mm_slli_epi32(
-        _mm_add_epi32(_mm_castps_si128(tc), _mm_set1_epi32(127)), 23));
-    __m128 res = _mm_mul_ps(_mm_add_ps(_mm_set1_ps(1.0f), MLNN_NAME(polyf4)(r, EXPM1F_V)), scale);
-    res = _mm_add_ps(res, _mm_mul_ps(res, d));
-    return _mm_andnot_ps(_mm_cmplt_ps(x, _mm_set1_ps(EXP_LO_F)), res);
-}
-
-static inline __m128 MLNN_NAME(sigmoidf4)(__m128 x)
-{
-    __m128 u = _mm_xor_ps(x, _mm_set1_ps(-0.0f));
-    u = _mm_max_ps(_mm_set1_ps(EXP_LO_F), u); /* NaN passes */
-    u = _mm_min_ps(_mm_set1_ps(-EXP_LO_F), u);
-    const __m128 t = _mm_add_ps(_mm_mul_ps(u, _mm_set1_ps(LOG2E_F)), _mm_set1_ps(MAGIC_F));
-    const __m128 n = _mm_sub_ps(t, _mm_set1_ps(MAGIC_F));
-    __m128 r = _mm_sub_ps(u, _mm_mul_ps(n, _mm_set1_ps(LN2_HI_F)));
-    r = _mm_sub_ps(r, _mm_mul_ps(n, _mm_set1_ps(LN2_LO_F)));
-    const __m128 scale = _mm_castsi128_ps(_mm_slli_epi32(
-        _mm_add_epi32(_mm_castps_si128(t), _mm_set1_epi32(127)), 23));
-    __m128 e = _mm_mul_ps(_mm_add_ps(_mm_set1_ps(1.0f), MLNN_NAME(polyf4)(r, EXPM1F_V)), scale);
-    e = _mm_andnot_ps(_mm_cmpgt_ps(x, _mm_set1_ps(-EXP_LO_F)), e);
-    const __m128 res = _mm_div_ps(_mm_set1_ps(1.0f), _mm_add_ps(_mm_set1_ps(1.0f), e));
-    return _mm_andnot_ps(_mm_cmplt_ps(x, _mm_set1_ps(EXP_LO_F)), res);
-}
-
-#define MLNN_ARRAY4F_FN(name, kernel)                                              \
-    static void MLNN_NAME(name)(const float *x, float *out, ptrdiff_t n)           \
-    {                                                                              \
-        ptrdiff_t i = 0;                                                           \
-        for (; i + 8 <= n; i += 8) {                                               \
-            const __m128 a = _mm_loadu_ps(x + i), b = _mm_loadu_ps(x + i + 4);     \
-            _mm_storeu_ps(out + i, MLNN_NAME(kernel)(a));                          \
-            _mm_storeu_ps(out + i + 4, MLNN_NAME(kernel)(b));                      \
-        }                                                                          \
-        for (; i + 4 <= n; i += 4)                                                 \
-            _mm_storeu_ps(out + i, MLNN_NAME(kernel)(_mm_loadu_ps(x + i)));        \
-        if (i < n) { /* the last 1-3 through a padded copy */                      \
-            float buf[4] = {0};                                                    \
-            memcpy(buf, x + i, (size_t)(n - i) * sizeof *x);                       \
-            _mm_storeu_ps(buf, MLNN_NAME(kernel)(_mm_loadu_ps(buf)));              \
-            memcpy(out + i, buf, (size_t)(n - i) * sizeof *out);                   \
-        }                                                                          \
-    }
-MLNN_ARRAY4F_FN(tanh_f, tanhf4)
-MLNN_ARRAY4F_FN(exp_f, expf4)
-MLNN_ARRAY4F_FN(sigmoid_f, sigmoidf4)
-#undef MLNN_ARRAY4F_FN
+/* The baseline level's tanh, exp and sigmoid, double and float, in SSE2
+ * intrinsics (mlnn_vec_impl.h).  GCC does vectorize the generic kernels at
+ * SSE2, but each select becomes a compare and an and/andnot/or blend, the
+ * copysign three operations and a reload of x, where min/max and one and +
+ * or do; without FMA the polynomial already costs twice the operations of
+ * the AVX2 code, so these extra operations are a large share of the loop.
+ * No FMA at this level: each product and sum is rounded as in the scalar
+ * code, so the results are the bits of the generic kernels here. */
+#define MLNN_VAVX 0
+#define MLNN_VDOUBLE 1
+#define MLNN_V_TANH 1
+#define MLNN_V_EXP 1
+#define MLNN_V_SIGMOID 1
+#include "mlnn_vec_impl.h"
+#define MLNN_VAVX 0
+#define MLNN_VDOUBLE 0
+#define MLNN_V_TANH 1
+#define MLNN_V_EXP 1
+#define MLNN_V_SIGMOID 1
+#include "mlnn_vec_impl.h"
 #endif
 #define MLNN_SSE2_BASE (MLNN_LEVEL == MLNN_LEVEL_ID_BASELINE && MLNN_HAVE_SSE2)
 #if MLNN_LEVEL != MLNN_LEVEL_ID_AVX2 && !MLNN_SSE2_BASE
