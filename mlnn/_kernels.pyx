@@ -78,7 +78,7 @@ Arguments are marked IN / OUT in each entry point's docstring.
 from cython cimport floating
 from cython.parallel cimport prange, threadid
 from libc.float cimport DBL_EPSILON, FLT_EPSILON
-from libc.math cimport isfinite, log, pow, sqrt
+from libc.math cimport log, pow, sqrt
 from libc.stdint cimport int32_t, int64_t
 from libc.string cimport memcpy, memset
 
@@ -1024,9 +1024,9 @@ def train(const floating[:, ::1] X, const int64_t[::1] y, floating[::1] params,
     Each pass: params -= epsilon * grads, with grads as in ``gradients``.
     X, y, lay IN; params IN/OUT; grads OUT: the gradient of the last pass.
     ws (scratch, optional): an array from ``workspace(n_samples, lay,
-    n_chunks, dtype, n_threads)``, so that repeated calls do not allocate and first-touch
-    it each time (megabytes for wide layers); its contents on entry do not
-    matter.  None: allocated for this call.
+    n_chunks, dtype, n_threads)``, so that repeated calls do not allocate and
+    first-touch it each time (megabytes for wide layers); its contents on
+    entry do not matter.  None: allocated for this call.
     Returns (passes_done, n_bad).  A pass that would produce a non-finite
     gradient or weight is not applied: training stops with
     passes_done < num_pass, n_bad > 0 and params holding the last finite
@@ -1681,9 +1681,10 @@ def epoch(X, Y, sample_weight, const int64_t[::1] order, Py_ssize_t batch_size,
     [learning_rate_init, beta_1, beta_2, epsilon] for Adam; step IN: Adam's
     batch count before the epoch.  n_chunks: the chunks of a full batch
     (mlnn._core.n_chunks(batch_size)); a shorter last batch is cut into
-    proportionally fewer.  ws (scratch, optional): an array from
-    ``workspace(batch_size, lay, n_chunks, dtype, n_threads)``, whose contents on entry
-    do not matter, so that repeated calls need not allocate it.
+    chunks of at most as many rows.  ws (scratch, optional): an array from
+    ``workspace(batch_size, lay, n_chunks, dtype, n_threads)``, whose
+    contents on entry do not matter, so that repeated calls need not
+    allocate it.
     Returns (sum over batches of batch loss * batch rows, step after the
     epoch).  See mlnn._reference.epoch.
     """

@@ -128,7 +128,8 @@ X
                 k.epoch(X, Y, None, order, 200, params, lay, act, head, 1e-4, adam.code,
                         hyper, adam.state, 0, c, threads)
         flops = 6 * X.shape[0] * _core.macs_per_sample(sizes)
-        return call, flops, f"e1: {sizes} N={X.shape[0]} batch 200 chunks={chunks} threads={threads}"
+        return call, flops, (f"e1: {sizes} N={X.shape[0]} batch 200 chunks={chunks} "
+                             f"threads={threads}")
     if workload == "e4":
         grads = np.zeros_like(params)
         chunks = _chunks(X.shape[0], sizes, 0)
