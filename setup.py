@@ -107,6 +107,7 @@ extensions = [
         # headers: a change to one of them must rebuild the extension
         depends=["csrc/mlnn_spec.h", "csrc/mlnn_fastmath.h", "csrc/mlnn_fastmath_impl.h",
                  "csrc/mlnn_dense_impl.h", "csrc/mlnn_level_impl.h", "csrc/mlnn_vec_impl.h",
+                 "csrc/mlnn_scalar_impl.h", "csrc/mlnn_kconst_impl.h",
                  "mlnn/_openmp_helpers.pxd"],
         include_dirs=["csrc"],
     ),

@@ -47,195 +47,12 @@
  * expm1_poly_w(r, w) evaluates the same form from a coefficient table w:
  * EXPM1_V gives expm1(r); EXPM1_V2 (V's coefficients times powers of two,
  * exact) gives expm1(2r) / 2 bit for bit, as every intermediate is the
- * unscaled one times a power of two.  tanh uses it to skip forming 2|x|. */
-static inline double MLNN_NAME(expm1_poly_w)(double r, const double *w)
-{
-    const double r2 = r * r;
-    double e = w[8], o = w[9];
-    e = e * r2 + w[6];
-    o = o * r2 + w[7];
-    e = e * r2 + w[4];
-    o = o * r2 + w[5];
-    e = e * r2 + w[2];
-    o = o * r2 + w[3];
-    e = e * r2 + w[0];
-    o = o * r2 + w[1];
-    return r + r2 * (e + r * o);
-}
-
-static inline double MLNN_NAME(expm1_poly)(double r)
-{
-    return MLNN_NAME(expm1_poly_w)(r, EXPM1_V);
-}
-
-/* x = n*ln2 + r: returns r and writes 2^n; x must lie in [EXP_LO, 1023 ln2]
- * or be NaN. */
-static inline double MLNN_NAME(reduce)(double x, double *scale)
-{
-    double t = x * LOG2E + MAGIC;
-    double n = t - MAGIC;
-    double r = x - n * LN2_HI;
-    r = r - n * LN2_LO;
-    uint64_t bits;
-    memcpy(&bits, &t, sizeof bits);
-    bits = (bits + 1023u) << 52; /* low bits of t hold n (two's complement) */
-    memcpy(scale, &bits, sizeof bits);
-    return r;
-}
-
-static inline double MLNN_NAME(exp_kernel)(double x)
-{
-    /* Clamp x to [EXP_LO, EXP_CLAMP_HI] (NaN passes through both
-     * comparisons), so that n lies in [-1022, 1024].  2^n is built from n's
-     * bits capped at 1023 (T_CAP), and the capped step, d = 0 or 1, is
-     * multiplied back in: res + res * d, one FMA.  Above EXP_HI the result
-     * overflows to inf by itself; below EXP_LO it is flushed to 0. */
-    double xc = x < EXP_LO ? EXP_LO : x;
-    xc = xc > EXP_CLAMP_HI ? EXP_CLAMP_HI : xc;
-    const double t = xc * LOG2E + MAGIC;
-    const double n = t - MAGIC;
-    double r = xc - n * LN2_HI;
-    r = r - n * LN2_LO;
-    const double tc = t > T_CAP ? T_CAP : t;
-    const double d = t - tc;
-    uint64_t bits;
-    memcpy(&bits, &tc, sizeof bits);
-    bits = (bits + 1023u) << 52; /* low bits of tc hold min(n, 1023) */
-    double scale;
-    memcpy(&scale, &bits, sizeof bits);
-    double res = (1.0 + MLNN_NAME(expm1_poly)(r)) * scale;
-    res = res + res * d;
-    return x < EXP_LO ? 0.0 : res; /* flush the subnormal range to 0 */
-}
-
-/* exp(x) for x <= 0 or NaN, as softmax needs it for z - max: exp_kernel
- * without the overflow side (fewer selects in the softmax loops). */
-static inline double MLNN_NAME(exp_neg_kernel)(double x)
-{
-    const double xc = x < EXP_LO ? EXP_LO : x; /* NaN passes */
-    double scale;
-    const double r = MLNN_NAME(reduce)(xc, &scale);
-    const double res = (1.0 + MLNN_NAME(expm1_poly)(r)) * scale;
-    return x < EXP_LO ? 0.0 : res; /* flush the subnormal range to 0 */
-}
-
-/* tanh(|x|) = expm1(2|x|) / (expm1(2|x|) + 2): one division, no cancellation
- * for small |x| (expm1 keeps full relative accuracy), exactly 1.0 from
- * |x| = TANH_SATURATE on; the sign is copied back so -0 and negative x
- * mirror exactly. */
-static inline double MLNN_NAME(tanh_kernel)(double x)
-{
-    double ax = fabs(x);
-    ax = ax > TANH_SATURATE ? TANH_SATURATE : ax; /* NaN stays NaN */
-    /* 2|x| = n ln2 + 2h with a one-constant reduction (one FMA): its error,
-     * n * 2.3e-17, is below 0.2 ulp of tanh for every n (n <= 58).  Worked
-     * in halves, h = |x| - n ln2/2 (exactly r/2), so 2|x| is never formed:
-     * expm1(2h)/2 from EXPM1_V2, and 2^(n+1) in place of 2^n. */
-    double t = ax * (2.0 * LOG2E) + MAGIC;
-    double n = t - MAGIC;
-    double h = ax - n * (0.5 * LN2);
-    uint64_t bits;
-    memcpy(&bits, &t, sizeof bits);
-    bits = (bits + 1024u) << 52;
-    double scale2; /* 2^(n+1) */
-    memcpy(&scale2, &bits, sizeof bits);
-    /* expm1(2|x|) = 2^n expm1(2h) + (2^n - 1) */
-    double em1 = scale2 * MLNN_NAME(expm1_poly_w)(h, EXPM1_V2) + (scale2 * 0.5 - 1.0);
-    return copysign(em1 / (em1 + 2.0), x);
-}
-
-/* 1 / (1 + exp(-x)) with exp(-x) clamped to [EXP_LO, -EXP_LO]: the top of
- * exp's range is not needed, since results below the smallest normal
- * double (x < EXP_LO) are flushed to 0 as exp's are, and 2^n stays normal
- * without exp's cap. */
-static inline double MLNN_NAME(sigmoid_kernel)(double x)
-{
-    double u = -x;
-    u = u < EXP_LO ? EXP_LO : u; /* NaN passes */
-    u = u > -EXP_LO ? -EXP_LO : u;
-    double scale;
-    const double r = MLNN_NAME(reduce)(u, &scale);
-    const double e = (1.0 + MLNN_NAME(expm1_poly)(r)) * scale;
-    const double res = 1.0 / (1.0 + (x > -EXP_LO ? 0.0 : e));
-    return x < EXP_LO ? 0.0 : res;
-}
-
-/* The float kernels: the double kernels' algorithms in float arithmetic
- * (constants in mlnn_fastmath.c), so that a vector holds twice as many
- * elements and the polynomial is three degrees shorter.  Their bounds
- * against a long double reference are in tests/test_fastmath.py. */
-static inline float MLNN_NAME(expm1f_poly_w)(float r, const float *w)
-{
-    const float r2 = r * r;
-    float e = w[4], o = w[5];
-    e = e * r2 + w[2];
-    o = o * r2 + w[3];
-    e = e * r2 + w[0];
-    o = o * r2 + w[1];
-    return r + r2 * (e + r * o);
-}
-
-static inline float MLNN_NAME(expf_kernel)(float x)
-{
-    /* as exp_kernel: n in [-126, 128], 2^n built from n capped at 127 */
-    float xc = x < EXP_LO_F ? EXP_LO_F : x;
-    xc = xc > EXP_CLAMP_HI_F ? EXP_CLAMP_HI_F : xc;
-    const float t = xc * LOG2E_F + MAGIC_F;
-    const float n = t - MAGIC_F;
-    float r = xc - n * LN2_HI_F;
-    r = r - n * LN2_LO_F;
-    const float tc = t > T_CAP_F ? T_CAP_F : t;
-    const float d = t - tc;
-    uint32_t bits;
-    memcpy(&bits, &tc, sizeof bits);
-    bits = (bits + 127u) << 23; /* low bits of tc hold min(n, 127) */
-    float scale;
-    memcpy(&scale, &bits, sizeof bits);
-    float res = (1.0f + MLNN_NAME(expm1f_poly_w)(r, EXPM1F_V)) * scale;
-    res = res + res * d;
-    return x < EXP_LO_F ? 0.0f : res; /* flush the subnormal range to 0 */
-}
-
-/* As tanh_kernel, in float.  The one-constant reduction is as accurate
- * here: float(ln2 / 2) is within 9.6e-10 of ln2 / 2, so 2h is off by at most
- * n * 1.9e-9 (n <= 29), which moves tanh by far less than an ulp where n is
- * large (tanh's slope 1 - tanh^2 is then small). */
-static inline float MLNN_NAME(tanhf_kernel)(float x)
-{
-    float ax = fabsf(x);
-    ax = ax > TANH_SATURATE_F ? TANH_SATURATE_F : ax; /* NaN stays NaN */
-    const float t = ax * (2.0f * LOG2E_F) + MAGIC_F;
-    const float n = t - MAGIC_F;
-    const float h = ax - n * LN2_HALF_F;
-    uint32_t bits;
-    memcpy(&bits, &t, sizeof bits);
-    bits = (bits + 128u) << 23;
-    float scale2; /* 2^(n+1) */
-    memcpy(&scale2, &bits, sizeof bits);
-    const float em1 = scale2 * MLNN_NAME(expm1f_poly_w)(h, EXPM1F_V2)
-                      + (scale2 * 0.5f - 1.0f);
-    return copysignf(em1 / (em1 + 2.0f), x);
-}
-
-/* as sigmoid_kernel */
-static inline float MLNN_NAME(sigmoidf_kernel)(float x)
-{
-    float u = -x;
-    u = u < EXP_LO_F ? EXP_LO_F : u; /* NaN passes */
-    u = u > -EXP_LO_F ? -EXP_LO_F : u;
-    const float t = u * LOG2E_F + MAGIC_F;
-    const float n = t - MAGIC_F;
-    float r = u - n * LN2_HI_F;
-    r = r - n * LN2_LO_F;
-    uint32_t bits;
-    memcpy(&bits, &t, sizeof bits);
-    bits = (bits + 127u) << 23;
-    float scale;
-    memcpy(&scale, &bits, sizeof bits);
-    const float e = (1.0f + MLNN_NAME(expm1f_poly_w)(r, EXPM1F_V)) * scale;
-    const float res = 1.0f / (1.0f + (x > -EXP_LO_F ? 0.0f : e));
-    return x < EXP_LO_F ? 0.0f : res;
-}
+ * unscaled one times a power of two.  tanh uses it to skip forming 2|x|.
+ * (The kernels are in mlnn_scalar_impl.h, once for both element types.) */
+#define MLNN_KDOUBLE 1
+#include "mlnn_scalar_impl.h"
+#define MLNN_KDOUBLE 0
+#include "mlnn_scalar_impl.h"
 
 #define MLNN_ARRAY_FN(name, kernel, T)                                   \
     static void MLNN_NAME(name)(const T *x, T *out, ptrdiff_t n)         \
@@ -256,13 +73,13 @@ static inline float MLNN_NAME(sigmoidf_kernel)(float x)
  * same operations in AVX-512 intrinsics, and gives the same bits
  * (bench/README.md has the measurements). */
 #define MLNN_VAVX 1
-#define MLNN_VDOUBLE 1
+#define MLNN_KDOUBLE 1
 #define MLNN_V_TANH 1
 #define MLNN_V_EXP 1
 #define MLNN_V_SIGMOID 0
 #include "mlnn_vec_impl.h"
 #define MLNN_VAVX 1
-#define MLNN_VDOUBLE 0
+#define MLNN_KDOUBLE 0
 #define MLNN_V_TANH 1
 #define MLNN_V_EXP 0
 #define MLNN_V_SIGMOID 0
@@ -338,13 +155,13 @@ MLNN_ARRAY8_FN(exp_d, exp8)
  * No FMA at this level: each product and sum is rounded as in the scalar
  * code, so the results are the bits of the generic kernels here. */
 #define MLNN_VAVX 0
-#define MLNN_VDOUBLE 1
+#define MLNN_KDOUBLE 1
 #define MLNN_V_TANH 1
 #define MLNN_V_EXP 1
 #define MLNN_V_SIGMOID 1
 #include "mlnn_vec_impl.h"
 #define MLNN_VAVX 0
-#define MLNN_VDOUBLE 0
+#define MLNN_KDOUBLE 0
 #define MLNN_V_TANH 1
 #define MLNN_V_EXP 1
 #define MLNN_V_SIGMOID 1
@@ -352,16 +169,16 @@ MLNN_ARRAY8_FN(exp_d, exp8)
 #endif
 #define MLNN_SSE2_BASE (MLNN_LEVEL == MLNN_LEVEL_ID_BASELINE && MLNN_HAVE_SSE2)
 #if MLNN_LEVEL != MLNN_LEVEL_ID_AVX2 && !MLNN_SSE2_BASE
-MLNN_ARRAY_FN(tanh_d, tanh_kernel, double)
-MLNN_ARRAY_FN(tanh_f, tanhf_kernel, float)
+MLNN_ARRAY_FN(tanh_d, tanh_kernel_d, double)
+MLNN_ARRAY_FN(tanh_f, tanh_kernel_f, float)
 #endif
 #if MLNN_LEVEL == MLNN_LEVEL_ID_BASELINE && !MLNN_HAVE_SSE2
-MLNN_ARRAY_FN(exp_d, exp_kernel, double)
+MLNN_ARRAY_FN(exp_d, exp_kernel_d, double)
 #endif
 #if !MLNN_SSE2_BASE
-MLNN_ARRAY_FN(sigmoid_d, sigmoid_kernel, double)
-MLNN_ARRAY_FN(exp_f, expf_kernel, float)
-MLNN_ARRAY_FN(sigmoid_f, sigmoidf_kernel, float)
+MLNN_ARRAY_FN(sigmoid_d, sigmoid_kernel_d, double)
+MLNN_ARRAY_FN(exp_f, exp_kernel_f, float)
+MLNN_ARRAY_FN(sigmoid_f, sigmoid_kernel_f, float)
 #endif
 #undef MLNN_SSE2_BASE
 

@@ -12,7 +12,7 @@
  *
  * The including file sets, and this file consumes (#undef at the end):
  *   MLNN_VAVX      1: 256-bit AVX2/FMA intrinsics (_mm256_*), 0: SSE2 (_mm_*)
- *   MLNN_VDOUBLE   1: double (pd), 0: float (ps)
+ *   MLNN_KDOUBLE   1: double (pd), 0: float (ps)
  *   MLNN_V_TANH, MLNN_V_EXP, MLNN_V_SIGMOID   1 for each array op to define
  *                  here (tanh_d, exp_f, ...), 0 to leave it to the generic
  *                  kernel.
@@ -27,56 +27,23 @@
 #define MLNN_VPRE _mm_
 #define MLNN_VSI si128
 #endif
-#if MLNN_VDOUBLE
-#define MLNN_VT double
-#define MLNN_VTS d
+#include "mlnn_kconst_impl.h"
+#if MLNN_KDOUBLE
 #define MLNN_VTY pd
 #define MLNN_VEPI epi64
 #define MLNN_VSET1I set1_epi64x
-#define MLNN_VMANT 52
-#define MLNN_VC_MAGIC MAGIC
-#define MLNN_VC_LOG2E LOG2E
-#define MLNN_VC_TWO_LOG2E (2.0 * LOG2E)
-#define MLNN_VC_HALF_LN2 (0.5 * LN2)
-#define MLNN_VC_LN2_HI LN2_HI
-#define MLNN_VC_LN2_LO LN2_LO
-#define MLNN_VC_EXP_LO EXP_LO
-#define MLNN_VC_EXP_CLAMP_HI EXP_CLAMP_HI
-#define MLNN_VC_T_CAP T_CAP
-#define MLNN_VC_TANH_SATURATE TANH_SATURATE
-#define MLNN_VC_BIAS 1023
-#define MLNN_VC_EXPM1 EXPM1_V
-#define MLNN_VC_EXPM1_2 EXPM1_V2
-#define MLNN_VC_NCOEF 10
 #else
-#define MLNN_VT float
-#define MLNN_VTS f
 #define MLNN_VTY ps
 #define MLNN_VEPI epi32
 #define MLNN_VSET1I set1_epi32
-#define MLNN_VMANT 23
-#define MLNN_VC_MAGIC MAGIC_F
-#define MLNN_VC_LOG2E LOG2E_F
-#define MLNN_VC_TWO_LOG2E (2.0f * LOG2E_F)
-#define MLNN_VC_HALF_LN2 LN2_HALF_F
-#define MLNN_VC_LN2_HI LN2_HI_F
-#define MLNN_VC_LN2_LO LN2_LO_F
-#define MLNN_VC_EXP_LO EXP_LO_F
-#define MLNN_VC_EXP_CLAMP_HI EXP_CLAMP_HI_F
-#define MLNN_VC_T_CAP T_CAP_F
-#define MLNN_VC_TANH_SATURATE TANH_SATURATE_F
-#define MLNN_VC_BIAS 127
-#define MLNN_VC_EXPM1 EXPM1F_V
-#define MLNN_VC_EXPM1_2 EXPM1F_V2
-#define MLNN_VC_NCOEF 6
 #endif
-#if MLNN_VAVX && MLNN_VDOUBLE
+#if MLNN_VAVX && MLNN_KDOUBLE
 #define MLNN_V __m256d
 #define MLNN_VW 4 /* lanes */
 #elif MLNN_VAVX
 #define MLNN_V __m256
 #define MLNN_VW 8
-#elif MLNN_VDOUBLE
+#elif MLNN_KDOUBLE
 #define MLNN_V __m128d
 #define MLNN_VW 2
 #else
@@ -118,22 +85,21 @@
     MLNN_CAT(MLNN_VPRE, MLNN_CAT(cast, MLNN_CAT(MLNN_CAT(MLNN_VSI, _), MLNN_VTY)))(       \
         MLNN_VIOP(slli)(MLNN_VIOP(add)(                                                 \
             MLNN_CAT(MLNN_VPRE, MLNN_CAT(cast, MLNN_CAT(MLNN_VTY, MLNN_CAT(_, MLNN_VSI))))(t), \
-            MLNN_CAT(MLNN_VPRE, MLNN_VSET1I)(bias)), MLNN_VMANT))
+            MLNN_CAT(MLNN_VPRE, MLNN_VSET1I)(bias)), MLNN_KMANT))
 
-#define MLNN_VN(name) MLNN_NAME(MLNN_CAT(name, MLNN_VTS))
 
 /* expm1_poly_w: r + r^2 (E(r^2) + r O(r^2)), each half by Horner's rule */
-static inline MLNN_V MLNN_VN(vpoly_)(MLNN_V r, const MLNN_VT *w)
+static inline MLNN_V MLNN_KN(vpoly_)(MLNN_V r, const MLNN_KT *w)
 {
     const MLNN_V r2 = MLNN_V_MUL(r, r);
-    MLNN_V e = MLNN_V_SET1(w[MLNN_VC_NCOEF - 2]), o = MLNN_V_SET1(w[MLNN_VC_NCOEF - 1]);
+    MLNN_V e = MLNN_V_SET1(w[MLNN_KC_NCOEF - 2]), o = MLNN_V_SET1(w[MLNN_KC_NCOEF - 1]);
 #define MLNN_VSTEP(k)                                \
     e = MLNN_V_FMA(e, r2, MLNN_V_SET1(w[k]));        \
     o = MLNN_V_FMA(o, r2, MLNN_V_SET1(w[(k) + 1]))
-#if MLNN_VC_NCOEF == 10
+#if MLNN_KC_NCOEF == 10
     MLNN_VSTEP(6);
     MLNN_VSTEP(4);
-#elif MLNN_VC_NCOEF != 6
+#elif MLNN_KC_NCOEF != 6
 #error "expm1 tables of 6 or 10 coefficients"
 #endif
     MLNN_VSTEP(2);
@@ -144,19 +110,19 @@ static inline MLNN_V MLNN_VN(vpoly_)(MLNN_V r, const MLNN_VT *w)
 
 #if MLNN_V_TANH
 /* tanh_kernel: expm1(2|x|) / (expm1(2|x|) + 2) with the sign of x */
-static inline MLNN_V MLNN_VN(vtanh_)(MLNN_V x)
+static inline MLNN_V MLNN_KN(vtanh_)(MLNN_V x)
 {
-    const MLNN_V sign = MLNN_V_SET1((MLNN_VT)-0.0);
+    const MLNN_V sign = MLNN_V_SET1((MLNN_KT)-0.0);
     /* min(TANH_SATURATE, |x|): a NaN |x| is passed through */
-    const MLNN_V ax = MLNN_V_MIN(MLNN_V_SET1(MLNN_VC_TANH_SATURATE), MLNN_V_ANDNOT(sign, x));
-    const MLNN_V t = MLNN_V_FMA(ax, MLNN_V_SET1(MLNN_VC_TWO_LOG2E), MLNN_V_SET1(MLNN_VC_MAGIC));
-    const MLNN_V n = MLNN_V_SUB(t, MLNN_V_SET1(MLNN_VC_MAGIC));
-    const MLNN_V h = MLNN_V_FNMA(n, MLNN_V_SET1(MLNN_VC_HALF_LN2), ax);
-    const MLNN_V scale2 = MLNN_V_POW2(t, MLNN_VC_BIAS + 1);
-    const MLNN_V em1 = MLNN_V_FMA(scale2, MLNN_VN(vpoly_)(h, MLNN_VC_EXPM1_2),
-                                  MLNN_V_FMS(scale2, MLNN_V_SET1((MLNN_VT)0.5),
-                                             MLNN_V_SET1((MLNN_VT)1)));
-    const MLNN_V q = MLNN_V_DIV(em1, MLNN_V_ADD(em1, MLNN_V_SET1((MLNN_VT)2)));
+    const MLNN_V ax = MLNN_V_MIN(MLNN_V_SET1(MLNN_KC_TANH_SATURATE), MLNN_V_ANDNOT(sign, x));
+    const MLNN_V t = MLNN_V_FMA(ax, MLNN_V_SET1(MLNN_KC_TWO_LOG2E), MLNN_V_SET1(MLNN_KC_MAGIC));
+    const MLNN_V n = MLNN_V_SUB(t, MLNN_V_SET1(MLNN_KC_MAGIC));
+    const MLNN_V h = MLNN_V_FNMA(n, MLNN_V_SET1(MLNN_KC_HALF_LN2), ax);
+    const MLNN_V scale2 = MLNN_V_POW2(t, MLNN_KC_BIAS + 1);
+    const MLNN_V em1 = MLNN_V_FMA(scale2, MLNN_KN(vpoly_)(h, MLNN_KC_EXPM1_2),
+                                  MLNN_V_FMS(scale2, MLNN_V_SET1((MLNN_KT)0.5),
+                                             MLNN_V_SET1((MLNN_KT)1)));
+    const MLNN_V q = MLNN_V_DIV(em1, MLNN_V_ADD(em1, MLNN_V_SET1((MLNN_KT)2)));
     return MLNN_V_OR(q, MLNN_V_AND(sign, x)); /* q >= 0 or NaN */
 }
 #endif
@@ -164,43 +130,43 @@ static inline MLNN_V MLNN_VN(vtanh_)(MLNN_V x)
 #if MLNN_V_EXP
 /* exp_kernel: clamp, reduce by n ln2, 2^n in the exponent bits (capped at
  * the largest finite power, doubled past it), flush below EXP_LO to 0 */
-static inline MLNN_V MLNN_VN(vexp_)(MLNN_V x)
+static inline MLNN_V MLNN_KN(vexp_)(MLNN_V x)
 {
-    MLNN_V xc = MLNN_V_MAX(MLNN_V_SET1(MLNN_VC_EXP_LO), x); /* x wins for a NaN */
-    xc = MLNN_V_MIN(MLNN_V_SET1(MLNN_VC_EXP_CLAMP_HI), xc);
-    const MLNN_V t = MLNN_V_FMA(xc, MLNN_V_SET1(MLNN_VC_LOG2E), MLNN_V_SET1(MLNN_VC_MAGIC));
-    const MLNN_V n = MLNN_V_SUB(t, MLNN_V_SET1(MLNN_VC_MAGIC));
-    MLNN_V r = MLNN_V_FNMA(n, MLNN_V_SET1(MLNN_VC_LN2_HI), xc);
-    r = MLNN_V_FNMA(n, MLNN_V_SET1(MLNN_VC_LN2_LO), r);
-    const MLNN_V tc = MLNN_V_MIN(MLNN_V_SET1(MLNN_VC_T_CAP), t);
+    MLNN_V xc = MLNN_V_MAX(MLNN_V_SET1(MLNN_KC_EXP_LO), x); /* x wins for a NaN */
+    xc = MLNN_V_MIN(MLNN_V_SET1(MLNN_KC_EXP_CLAMP_HI), xc);
+    const MLNN_V t = MLNN_V_FMA(xc, MLNN_V_SET1(MLNN_KC_LOG2E), MLNN_V_SET1(MLNN_KC_MAGIC));
+    const MLNN_V n = MLNN_V_SUB(t, MLNN_V_SET1(MLNN_KC_MAGIC));
+    MLNN_V r = MLNN_V_FNMA(n, MLNN_V_SET1(MLNN_KC_LN2_HI), xc);
+    r = MLNN_V_FNMA(n, MLNN_V_SET1(MLNN_KC_LN2_LO), r);
+    const MLNN_V tc = MLNN_V_MIN(MLNN_V_SET1(MLNN_KC_T_CAP), t);
     const MLNN_V d = MLNN_V_SUB(t, tc);
-    const MLNN_V scale = MLNN_V_POW2(tc, MLNN_VC_BIAS);
-    MLNN_V res = MLNN_V_MUL(MLNN_V_ADD(MLNN_V_SET1((MLNN_VT)1), MLNN_VN(vpoly_)(r, MLNN_VC_EXPM1)),
+    const MLNN_V scale = MLNN_V_POW2(tc, MLNN_KC_BIAS);
+    MLNN_V res = MLNN_V_MUL(MLNN_V_ADD(MLNN_V_SET1((MLNN_KT)1), MLNN_KN(vpoly_)(r, MLNN_KC_EXPM1)),
                             scale);
     res = MLNN_V_FMA(res, d, res);
     /* flush to 0 where x < EXP_LO (false for NaN) */
-    return MLNN_V_ANDNOT(MLNN_V_LT(x, MLNN_V_SET1(MLNN_VC_EXP_LO)), res);
+    return MLNN_V_ANDNOT(MLNN_V_LT(x, MLNN_V_SET1(MLNN_KC_EXP_LO)), res);
 }
 #endif
 
 #if MLNN_V_SIGMOID
 /* sigmoid_kernel: 1 / (1 + exp(-x)), exp(-x) without the overflow side */
-static inline MLNN_V MLNN_VN(vsigmoid_)(MLNN_V x)
+static inline MLNN_V MLNN_KN(vsigmoid_)(MLNN_V x)
 {
-    MLNN_V u = MLNN_V_XOR(x, MLNN_V_SET1((MLNN_VT)-0.0));
-    u = MLNN_V_MAX(MLNN_V_SET1(MLNN_VC_EXP_LO), u); /* NaN passes */
-    u = MLNN_V_MIN(MLNN_V_SET1(-MLNN_VC_EXP_LO), u);
-    const MLNN_V t = MLNN_V_FMA(u, MLNN_V_SET1(MLNN_VC_LOG2E), MLNN_V_SET1(MLNN_VC_MAGIC));
-    const MLNN_V n = MLNN_V_SUB(t, MLNN_V_SET1(MLNN_VC_MAGIC));
-    MLNN_V r = MLNN_V_FNMA(n, MLNN_V_SET1(MLNN_VC_LN2_HI), u);
-    r = MLNN_V_FNMA(n, MLNN_V_SET1(MLNN_VC_LN2_LO), r);
-    const MLNN_V scale = MLNN_V_POW2(t, MLNN_VC_BIAS);
-    MLNN_V e = MLNN_V_MUL(MLNN_V_ADD(MLNN_V_SET1((MLNN_VT)1), MLNN_VN(vpoly_)(r, MLNN_VC_EXPM1)),
+    MLNN_V u = MLNN_V_XOR(x, MLNN_V_SET1((MLNN_KT)-0.0));
+    u = MLNN_V_MAX(MLNN_V_SET1(MLNN_KC_EXP_LO), u); /* NaN passes */
+    u = MLNN_V_MIN(MLNN_V_SET1(-MLNN_KC_EXP_LO), u);
+    const MLNN_V t = MLNN_V_FMA(u, MLNN_V_SET1(MLNN_KC_LOG2E), MLNN_V_SET1(MLNN_KC_MAGIC));
+    const MLNN_V n = MLNN_V_SUB(t, MLNN_V_SET1(MLNN_KC_MAGIC));
+    MLNN_V r = MLNN_V_FNMA(n, MLNN_V_SET1(MLNN_KC_LN2_HI), u);
+    r = MLNN_V_FNMA(n, MLNN_V_SET1(MLNN_KC_LN2_LO), r);
+    const MLNN_V scale = MLNN_V_POW2(t, MLNN_KC_BIAS);
+    MLNN_V e = MLNN_V_MUL(MLNN_V_ADD(MLNN_V_SET1((MLNN_KT)1), MLNN_KN(vpoly_)(r, MLNN_KC_EXPM1)),
                           scale);
     /* e = 0 where x > -EXP_LO (false for NaN) */
-    e = MLNN_V_ANDNOT(MLNN_V_GT(x, MLNN_V_SET1(-MLNN_VC_EXP_LO)), e);
-    const MLNN_V res = MLNN_V_DIV(MLNN_V_SET1((MLNN_VT)1), MLNN_V_ADD(MLNN_V_SET1((MLNN_VT)1), e));
-    return MLNN_V_ANDNOT(MLNN_V_LT(x, MLNN_V_SET1(MLNN_VC_EXP_LO)), res);
+    e = MLNN_V_ANDNOT(MLNN_V_GT(x, MLNN_V_SET1(-MLNN_KC_EXP_LO)), e);
+    const MLNN_V res = MLNN_V_DIV(MLNN_V_SET1((MLNN_KT)1), MLNN_V_ADD(MLNN_V_SET1((MLNN_KT)1), e));
+    return MLNN_V_ANDNOT(MLNN_V_LT(x, MLNN_V_SET1(MLNN_KC_EXP_LO)), res);
 }
 #endif
 
@@ -213,21 +179,21 @@ static inline MLNN_V MLNN_VN(vsigmoid_)(MLNN_V x)
 #define MLNN_V_PAIRS(kernel)                                                        \
     for (; i + 2 * MLNN_VW <= n; i += 2 * MLNN_VW) {                                \
         const MLNN_V a = MLNN_V_LOADU(x + i), b = MLNN_V_LOADU(x + i + MLNN_VW);     \
-        MLNN_V_STOREU(out + i, MLNN_VN(kernel)(a));                                 \
-        MLNN_V_STOREU(out + i + MLNN_VW, MLNN_VN(kernel)(b));                       \
+        MLNN_V_STOREU(out + i, MLNN_KN(kernel)(a));                                 \
+        MLNN_V_STOREU(out + i + MLNN_VW, MLNN_KN(kernel)(b));                       \
     }
 #endif
 #define MLNN_V_ARRAY_FN(op, kernel)                                                 \
-    static void MLNN_VN(op)(const MLNN_VT *x, MLNN_VT *out, ptrdiff_t n)            \
+    static void MLNN_KN(op)(const MLNN_KT *x, MLNN_KT *out, ptrdiff_t n)            \
     {                                                                               \
         ptrdiff_t i = 0;                                                            \
         MLNN_V_PAIRS(kernel)                                                        \
         for (; i + MLNN_VW <= n; i += MLNN_VW)                                      \
-            MLNN_V_STOREU(out + i, MLNN_VN(kernel)(MLNN_V_LOADU(x + i)));           \
+            MLNN_V_STOREU(out + i, MLNN_KN(kernel)(MLNN_V_LOADU(x + i)));           \
         if (i < n) {                                                                \
-            MLNN_VT buf[MLNN_VW] = {0};                                             \
+            MLNN_KT buf[MLNN_VW] = {0};                                             \
             memcpy(buf, x + i, (size_t)(n - i) * sizeof *x);                        \
-            MLNN_V_STOREU(buf, MLNN_VN(kernel)(MLNN_V_LOADU(buf)));                 \
+            MLNN_V_STOREU(buf, MLNN_KN(kernel)(MLNN_V_LOADU(buf)));                 \
             memcpy(out + i, buf, (size_t)(n - i) * sizeof *out);                    \
         }                                                                           \
     }
@@ -242,7 +208,6 @@ MLNN_V_ARRAY_FN(sigmoid_, vsigmoid_)
 #endif
 #undef MLNN_V_ARRAY_FN
 #undef MLNN_V_PAIRS
-#undef MLNN_VN
 
 #undef MLNN_V_POW2
 #undef MLNN_VIOP
@@ -267,30 +232,15 @@ MLNN_V_ARRAY_FN(sigmoid_, vsigmoid_)
 #undef MLNN_VOP
 #undef MLNN_VW
 #undef MLNN_V
-#undef MLNN_VC_NCOEF
-#undef MLNN_VC_EXPM1_2
-#undef MLNN_VC_EXPM1
-#undef MLNN_VC_BIAS
-#undef MLNN_VC_TANH_SATURATE
-#undef MLNN_VC_T_CAP
-#undef MLNN_VC_EXP_CLAMP_HI
-#undef MLNN_VC_EXP_LO
-#undef MLNN_VC_LN2_LO
-#undef MLNN_VC_LN2_HI
-#undef MLNN_VC_HALF_LN2
-#undef MLNN_VC_TWO_LOG2E
-#undef MLNN_VC_LOG2E
-#undef MLNN_VC_MAGIC
-#undef MLNN_VMANT
 #undef MLNN_VSET1I
 #undef MLNN_VEPI
 #undef MLNN_VTY
-#undef MLNN_VTS
-#undef MLNN_VT
 #undef MLNN_VSI
 #undef MLNN_VPRE
 #undef MLNN_V_SIGMOID
 #undef MLNN_V_EXP
 #undef MLNN_V_TANH
-#undef MLNN_VDOUBLE
 #undef MLNN_VAVX
+#define MLNN_KCONST_UNDEF
+#include "mlnn_kconst_impl.h"
+#undef MLNN_KCONST_UNDEF
