@@ -40,7 +40,8 @@ MAX_SCRATCH = 2**21  # elements of per-chunk gradient slots in total (16 MB in f
 # OpenBLAS's small-matrix kernels on AVX-512 CPUs: no packing of the
 # operands and no separate pass that scales C.  Chunks of models whose
 # widest layer leaves room for at least SMALL_GEMM_MIN_ROWS rows are cut to
-# stay under it (see n_chunks).
+# stay under it (see n_chunks).  The compiled kernels' SMALL_GEMM_WORK
+# (which cuts dW for the same path) is this number; a test checks it.
 SMALL_GEMM_WORK = 100**3
 SMALL_GEMM_MIN_ROWS = 128
 

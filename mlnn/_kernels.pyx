@@ -242,10 +242,13 @@ cdef enum:
 # OpenBLAS runs products of at most SMALL_GEMM_WORK multiply-adds in small-
 # matrix kernels (no packing, no separate pass scaling C) on AVX-512 CPUs,
 # TN products only while C has at most about SMALL_TN_C entries
-# (mlnn._core.SMALL_GEMM_WORK cuts the chunks for the first; _dense_dweight
-# splits dW for the second).
-cdef enum:
+# (mlnn._core.n_chunks cuts the chunks for the first; _dense_dweight splits
+# dW for the second).  The chunk rule must also run without this extension
+# (backend="numpy"), so mlnn._core holds the same number and
+# tests/test_core.py checks that the two agree.
+cpdef enum:
     SMALL_GEMM_WORK = 1000000
+cdef enum:
     SMALL_TN_C = 1024
 
 # Samples per block for predict/loss/forward (which need no gradient slots);

@@ -533,6 +533,13 @@ def test_chunks_keep_blas_products_small(sizes, n, expected):
 
 
 @requires_compiled
+def test_small_gemm_work_agrees_with_kernels():
+    # the chunk rule (Python, so that backend="numpy" cuts the same chunks)
+    # and the kernels' dW blocks aim at the same small-matrix path
+    assert _core.SMALL_GEMM_WORK == _backend.get_backend("cython").SMALL_GEMM_WORK
+
+
+@requires_compiled
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("sizes", [[2, 64, 64, 2], [5, 40, 90, 3]])
 def test_blocked_dw_matches_reference(sizes, dtype):
