@@ -436,15 +436,22 @@ def test_cpu_level_choice_follows_mlnn_cpu_level():
     from mlnn import _kernels
     here = _kernels.cpu_levels()
     supported = here["supported"]
-    assert here["selected"] == supported[-1]             # the highest, unless capped
+
+    def capped(request):  # the request, or the highest supported level below it
+        return max((lv for lv in supported if LEVELS.index(lv) <= LEVELS.index(request)),
+                   key=LEVELS.index)
+
+    # the highest, unless this process was started with a known cap (the
+    # per-level test runs set MLNN_CPU_LEVEL for the whole suite)
+    assert here["selected"] == (capped(here["requested"]) if here["requested_known"]
+                                else supported[-1])
     assert supported == here["compiled"][:len(supported)] and supported[0] == "baseline"
     # (test_kernels_at_every_level checks each supported level by its name)
     for request, want in [("baseline", "baseline"), ("avx512", None),
                           ("AVX512", supported[-1]), ("", supported[-1])]:
         got = json.loads(_run_at_level(request, LEVEL_CHOICE).stdout)
-        if want is None:  # a cap: the request, or the highest level below it
-            want = max((lv for lv in supported if LEVELS.index(lv) <= LEVELS.index(request)),
-                       key=LEVELS.index)
+        if want is None:
+            want = capped(request)
         assert got["selected"] == want, (request, got)
         known = request in LEVELS
         assert got["requested"] == (request or None) and got["requested_known"] == known
