@@ -4,6 +4,10 @@
     python tools/profile_kernels.py WORKLOAD --ab SO[:ROWS] SO[:ROWS] ... [--reps R]
 
 WORKLOAD:
+  w1    the notebook's [2,4,4,2] tanh on make_moons(300, noise=0.22): kernels.train,
+        1000 full-batch passes per call (bench/run.py's W1)
+  w4    kernels.predict with W1's shape (mlnn's initial weights) on the
+        visualize_preds grid around make_moons(300) (bench/run.py's W4)
   w2    [2,64,64,2] tanh on make_moons(10000, noise=0.22): kernels.train, one
         full-batch pass per call (bench/run.py's W2)
   w512  [2,512,512,2] tanh on make_moons(2000): the width sweep's widest point
@@ -64,14 +68,30 @@ def setup(workload, threads, dtype=np.float64):
     """(call(kernels, passes, chunk_rows), flops, description): call runs the
 X
     sets how the rows are cut, as mlnn._core.n_chunks would with it."""
-    if workload in ("w2", "w512", "w3"):
+    if workload == "w4":
+        from mlnn.plotting import _grid_axes, _grid_points
+        Xm, _ = sklearn.datasets.make_moons(300, noise=0.22, random_state=0)
+        G = _grid_points(*_grid_axes(Xm, resolution=0.005), dtype)
+        sizes = [2, 4, 4, 2]
+        model = _core.Model(sizes, "tanh", dtype)
+        model.init_weights(0)
+        labels = np.empty(G.shape[0], dtype=np.int64)
+        act = _spec.ACTIVATIONS["tanh"]
+
+        def call(k, passes=1, chunk_rows=0):
+            for _ in range(passes):
+                k.predict(G, model.params, model.lay, act, labels, threads)
+        flops = 2 * G.shape[0] * _core.macs_per_sample(sizes)
+        return call, flops, f"w4: {sizes} predict on {G.shape[0]} points threads={threads}"
+    if workload in ("w1", "w2", "w512", "w3"):
+        passes_per_call = 1000 if workload == "w1" else 1
         if workload == "w3":
             n, sizes = 10000, [784, 128, 128, 10]
             rng = np.random.RandomState(0)
             X = rng.standard_normal((n, sizes[0])).astype(dtype)
             y = rng.randint(0, sizes[-1], n).astype(np.int64)
         else:
-            n, width = (10000, 64) if workload == "w2" else (2000, 512)
+            n, width = {"w1": (300, 4), "w2": (10000, 64), "w512": (2000, 512)}[workload]
             X, y = sklearn.datasets.make_moons(n, noise=0.22, random_state=0)
             X = np.ascontiguousarray(X, dtype=dtype)
             y = y.astype(np.int64)
@@ -96,10 +116,11 @@ X
                     ws = k.workspace(n, lay, c, dtype)
                 ws_by_mod[(id(k), c)] = ws
             params[:] = init
-            k.train(X, y, params, lay, act, 0.001, 1e-6, passes, grads, c, threads, ws)
-        flops = 6 * n * _core.macs_per_sample(sizes)
+            k.train(X, y, params, lay, act, 0.001, 1e-6, passes * passes_per_call, grads, c,
+                    threads, ws)
+        flops = 6 * n * _core.macs_per_sample(sizes) * passes_per_call
         return call, flops, (f"{workload}: {sizes} N={n} chunks={chunks} threads={threads} "
-                             f"{np.dtype(dtype).name}")
+                             f"{np.dtype(dtype).name}, {passes_per_call} pass(es) per call")
     if workload in ("e1", "e4"):
         # digits, (100,) relu, softmax head; E1 scales X as bench/run.py does
         X, yl = sklearn.datasets.load_digits(return_X_y=True)
