@@ -1108,13 +1108,13 @@ cdef tuple _run(const floating[:, ::1] X, const int64_t[::1] y, floating *params
 cdef Py_ssize_t _load_and_forward_block(const floating *X, const floating *params,
                                         const int64_t *lay, int n_layers, int activation,
                                         int head, floating *scratch, Py_ssize_t n_samples,
-                                        Py_ssize_t blk,
-                                        const BlockOutputs *out) noexcept nogil:
+                                        Py_ssize_t blk, const BlockOutputs *out,
+                                        bint logits_last=False) noexcept nogil:
     # X rows of block blk (BLOCK_ROWS samples) -> scratch [XT | acts | tmp],
     # every row BLOCK_ROWS long (also for a shorter last block), then forward
-    # through every layer; out's pre_acts / acts (if not NULL) get the block's
-    # rows.  Returns how many of the block's inputs are NaN or inf (counted
-    # while loading them).
+    # through every layer (logits_last: the output layer stays logits); out's
+    # pre_acts / acts (if not NULL) get the block's rows.  Returns how many of
+    # the block's inputs are NaN or inf (counted while loading them).
     cdef Py_ssize_t r0 = blk * BLOCK_ROWS
     cdef Py_ssize_t m = min(BLOCK_ROWS, n_samples - r0)
     cdef Py_ssize_t n_in = lay[0]
@@ -1122,8 +1122,36 @@ cdef Py_ssize_t _load_and_forward_block(const floating *X, const floating *param
     cdef floating *tmp = acts + BLOCK_ROWS * lay[4 * n_layers + 1]
     cdef Py_ssize_t bad = _cols_in(X + r0 * n_in, scratch, m, n_in, BLOCK_ROWS)
     _forward_block(scratch, params, lay, n_layers, activation, head, acts, tmp, m,
-                   BLOCK_ROWS, False, x_rows=False, out=out, r0=r0)
+                   BLOCK_ROWS, logits_last, x_rows=False, out=out, r0=r0)
     return bad
+
+
+# Two-class labels straight from the logits (a, b): where a - b > LOGIT_TIE
+# and a is finite, exp(b - a) <= exp(-LOGIT_TIE) < 1 - 2^-13, so the softmax
+# gives a the larger probability after rounding too, in float32 as well (and
+# the other way round).  Closer logits, or a non-finite one, are left to the
+# probabilities, which decide ties (to the lower index) and NaN (-1).
+cdef double LOGIT_TIE = 2.0 ** -12
+
+
+cdef bint _labels_from_logits2(const floating *z, int64_t *labels, Py_ssize_t m,
+                               Py_ssize_t ld) noexcept nogil:
+    # z (2, m), rows ld apart -> labels (m,) as argmax of softmax(z) would
+    # give them; False (labels partly written) as soon as a sample is too
+    # close to call
+    cdef Py_ssize_t i
+    cdef floating a, b, d
+    for i in range(m):
+        a = z[i]
+        b = z[ld + i]
+        d = a - b
+        if d > LOGIT_TIE and a - a == 0:
+            labels[i] = 0
+        elif d < -LOGIT_TIE and b - b == 0:
+            labels[i] = 1
+        else:
+            return False
+    return True
 
 
 cdef void _block_outputs(const floating *X, const int64_t *y, const floating *params,
@@ -1141,8 +1169,12 @@ cdef void _block_outputs(const floating *X, const int64_t *y, const floating *pa
     cdef double s = 0
     cdef floating *probs
     cdef floating *best
+    # labels alone of a two-class softmax: from the logits where they decide
+    cdef bint logits2 = (out.labels != NULL and out.proba == NULL and out.nll == NULL
+                         and head == HEAD_SOFTMAX and n_out == 2)
     cdef Py_ssize_t n_bad = _load_and_forward_block(X, params, lay, n_layers, activation,
-                                                    head, scratch, n_samples, blk, out)
+                                                    head, scratch, n_samples, blk, out,
+                                                    logits2)
     if out.bad != NULL:
         out.bad[blk] = n_bad
     # probs (n_out, m), rows BLOCK_ROWS apart: the last layer of acts
@@ -1154,7 +1186,10 @@ cdef void _block_outputs(const floating *X, const int64_t *y, const floating *pa
         # row whose outputs overflowed to NaN has no class: -1.  best: the
         # scratch row after the acts (tmp)
         best = scratch + lay[0] * BLOCK_ROWS + BLOCK_ROWS * lay[4 * n_layers + 1]
-        _argmax(probs, out.labels + r0, best, n_out, m, BLOCK_ROWS)
+        if not (logits2 and _labels_from_logits2(probs, out.labels + r0, m, BLOCK_ROWS)):
+            if logits2:  # a sample too close to call: the block's probabilities decide
+                _output(probs, best, n_out, m, BLOCK_ROWS, head)
+            _argmax(probs, out.labels + r0, best, n_out, m, BLOCK_ROWS)
     if out.nll != NULL:
         for i in range(m):
             s -= log(probs[y[r0 + i] * BLOCK_ROWS + i])

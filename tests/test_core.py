@@ -202,6 +202,57 @@ def test_predict_ties_go_to_the_lowest_class(n_classes):
         np.testing.assert_array_equal(labels[1], min(tied))
 
 
+@requires_compiled
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("n_threads", [1, 2])
+def test_two_class_labels_are_those_of_the_probabilities(dtype, n_threads):
+    # Two-class predict takes a label straight from the logits where they are
+    # far enough apart, and otherwise the block's probabilities decide: ties
+    # after rounding (logits within ~1e-16) to class 0, overflow (an infinite
+    # logit, NaN probabilities) -1.  [1, 1, 2] identity network with logits
+    # (x, 0), so each x is the logit difference; near-ties sit among clear
+    # samples in some blocks (whole blocks then take the probabilities) and
+    # not in others.
+    from mlnn import _kernels
+    sizes = [1, 1, 2]
+    lay = _core.layout(sizes)
+    tie = 2.0 ** -12
+    special = [0.0, 1e-300, -1e-300, 1e-17, -1e-17, 1e-13, -1e-13, 1e-9, -1e-9,
+               tie, -tie, tie * (1 + 1e-6), -tie * (1 + 1e-6), tie * (1 - 1e-6),
+               -tie * (1 - 1e-6), 1e30, -1e30, 3e38, -3e38, 1e308, -1e308]
+    special = [v for v in special if abs(v) <= float(np.finfo(dtype).max)]  # finite inputs
+    rng = np.random.RandomState(0)
+    clear = rng.choice([-1, 1], 3000) * rng.uniform(1e-3, 50, 3000)
+    x = clear.copy()
+    x[5:5 + len(special)] = special          # block 0: mixed
+    x[1200:1200 + len(special)] = special    # block 4: mixed, mid-block
+    unequal = [v for v in special if dtype(v) != 0]
+    x[2100:2100 + len(unequal)] = unequal    # block 8: no exactly equal logits
+    x[2900:2906] = [-1e-9, 1e-9, -1e-7, 1e-7, -1e-5, 1e-5]  # block 11: float32 ties
+    X = np.ascontiguousarray(x[:, None], dtype=dtype)
+    for W2_00 in (1.0, 10.0, -10.0):         # x10: overflow to +inf / -inf logits
+        params = np.zeros(_core.n_params(sizes), dtype=dtype)
+        (W1, b1), (W2, b2) = weights(params, lay)
+        W1[...] = 1.0
+        W2[0, 0] = W2_00
+        act = _core.ACTIVATIONS["identity"]
+        got, ref = np.empty(len(X), np.int64), np.empty(len(X), np.int64)
+        with np.errstate(over="ignore", invalid="ignore"):
+            assert _kernels.predict(X, params, lay, act, got, n_threads) == 0
+            _reference.predict(X, params, lay, act, ref, 1)
+            proba = np.empty((len(X), 2), dtype=dtype)
+            _kernels.predict_proba(X, params, lay, act, proba, n_threads)
+        want = np.where(np.isnan(proba).any(axis=1), -1, np.argmax(proba, axis=1))
+        np.testing.assert_array_equal(got, want)
+        np.testing.assert_array_equal(got, ref)
+        with np.errstate(over="ignore"):
+            z0 = X[:, 0] * dtype(W2_00)
+        # the cases that matter were there: ties of unequal logits, overflow
+        assert np.any((got == 0) & (z0 < 0)) and np.any((got == 1) & (z0 < 0))
+        if W2_00 == 10.0:
+            assert np.any(got == -1)
+
+
 @pytest.mark.parametrize("n_threads", [1, 2])
 @pytest.mark.parametrize("n_in, n_out", [(2, 2), (3, 3)])
 def test_predict_counts_non_finite_inputs(backend, n_threads, n_in, n_out):
