@@ -66,8 +66,9 @@ def _chunks(n, sizes, chunk_rows):
 
 def setup(workload, threads, dtype=np.float64):
     """(call(kernels, passes, chunk_rows), flops, description): call runs the
-X
-    sets how the rows are cut, as mlnn._core.n_chunks would with it."""
+    workload ``passes`` times on the kernel module ``kernels``; chunk_rows, if
+    not 0, sets how the rows are cut, as mlnn._core.n_chunks would with it
+    (ignored by w4, which has no chunks)."""
     if workload == "w4":
         from mlnn.plotting import _grid_axes, _grid_points
         Xm, _ = sklearn.datasets.make_moons(300, noise=0.22, random_state=0)
