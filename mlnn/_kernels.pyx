@@ -270,6 +270,12 @@ def uses_blas(Py_ssize_t m, Py_ssize_t n_in, Py_ssize_t n_out):
     return _use_blas(m, n_in, n_out)
 
 
+def dw_transposed(Py_ssize_t m, Py_ssize_t n_in, Py_ssize_t n_out, dtype):
+    """Whether a first layer (n_in, n_out) that reads a chunk of m rows of X
+    where they are computes its dW as the transpose (see _dw_transposed)."""
+    return _dw_transposed(m, n_in, n_out, np.dtype(dtype) == np.float64)
+
+
 # ---------------------------------------------------------------------------
 # Runtime information
 # ---------------------------------------------------------------------------
@@ -616,16 +622,37 @@ cdef void _dense_forward(const floating *inT, const floating *W, const floating 
     _bias_act(out, b, m, ld, n_out, activation)
 
 
+cdef inline bint _dw_transposed(Py_ssize_t m, Py_ssize_t n_in, Py_ssize_t n_out,
+                                bint dbl) noexcept nogil:
+    # Whether dW of a first layer that reads X sample-major (in_rows) is
+    # computed as its transpose.  In BLAS's column-major terms dW is then a TT
+    # product, which OpenBLAS's double kernels run well below their NN rate
+    # on products too large for the small-matrix path (W3's 784 x 128 layer:
+    # bench/README.md); dW^T is the NN product of the same operands, and
+    # transposing it into place copies n_in * n_out values against m * n_in *
+    # n_out multiply-adds.  Float runs both forms at one rate: TT, no copy.
+    return dbl and m * n_in * n_out > SMALL_GEMM_WORK and _use_blas(m, n_in, n_out)
+
+
 cdef void _dense_dweight(const floating *inT, const floating *delta, floating *dW,
                          floating *db, Py_ssize_t m, Py_ssize_t ld, Py_ssize_t n_in,
-                         Py_ssize_t n_out, bint in_rows=False) noexcept nogil:
+                         Py_ssize_t n_out, bint in_rows=False,
+                         floating *dwt=NULL) noexcept nogil:
     # dW (n_in, n_out) = inT (n_in, m) @ delta^T (m, n_out) and db (n_out,) =
     # sum over samples of delta, overwritten; rows of inT and delta ld apart
-    # (in_rows: the input is (m, n_in) row-major, as in _dense_forward)
+    # (in_rows: the input is (m, n_in) row-major, as in _dense_forward;
+    # dwt: n_in * n_out of scratch for _dw_transposed, or NULL)
     cdef Py_ssize_t j
     if in_rows:
-        _gemm(c'T', c'T', <int>n_out, <int>n_in, <int>m, delta, <int>ld, inT,
-              <int>n_in, 0, dW, <int>n_out)
+        if dwt != NULL and _dw_transposed(m, n_in, n_out, floating is double):
+            # column-major: dW^T (n_in, n_out) = inT (n_in, m) @ delta^T (m, n_out),
+            # i.e. dwt (n_out, n_in) row-major, then transposed into dW
+            _gemm(c'N', c'N', <int>n_in, <int>n_out, <int>m, inT, <int>n_in, delta,
+                  <int>ld, 0, dwt, <int>n_in)
+            _cols_out(dwt, dW, n_in, n_out, n_in)
+        else:
+            _gemm(c'T', c'T', <int>n_out, <int>n_in, <int>m, delta, <int>ld, inT,
+                  <int>n_in, 0, dW, <int>n_out)
         for j in range(n_out):
             db[j] = <floating>_sum(delta + j * ld, m)
         return
@@ -765,7 +792,7 @@ cdef void _backward_block(const floating *XT, const int64_t *y, const floating *
                           const int64_t *lay, int n_layers, int activation,
                           const floating *acts, floating *delta_a, floating *delta_b,
                           floating *tmp, floating *grads, Py_ssize_t m,
-                          Py_ssize_t ld, bint x_rows=False) noexcept nogil:
+                          Py_ssize_t ld, bint x_rows=False, floating *dwt=NULL) noexcept nogil:
     # acts as left by _forward_block with logits_last (x_rows as there).
     # Top down (the
     # notebook's delta4, delta3...):
@@ -777,14 +804,16 @@ cdef void _backward_block(const floating *XT, const int64_t *y, const floating *
     cdef Py_ssize_t n_out = lay[n_layers]
     _softmax_delta(acts + ld * prefix[n_layers - 1], y, delta_a, tmp, n_out, m, ld)
     _backward_layers(XT, params, lay, n_layers, activation, acts, delta_a, delta_b, grads,
-                     m, ld, x_rows)
+                     m, ld, x_rows, dwt)
 
 
 cdef void _backward_layers(const floating *XT, const floating *params, const int64_t *lay,
                            int n_layers, int activation, const floating *acts,
                            floating *delta_a, floating *delta_b, floating *grads,
-                           Py_ssize_t m, Py_ssize_t ld, bint x_rows=False) noexcept nogil:
+                           Py_ssize_t m, Py_ssize_t ld, bint x_rows=False,
+                           floating *dwt=NULL) noexcept nogil:
     # delta_a (n_out, m) IN: the output error delta_L (overwritten as scratch).
+    # dwt: scratch for the first layer's dW (_dense_dweight), or NULL.
     #   dW_l = act_{l-1} delta_l^T,  db_l = sum over samples of delta_l
     #   delta_{l-1} = (W_l delta_l) * f'(act_{l-1})
     # grads (OUT, params layout, overwritten): this block's un-regularized sums.
@@ -800,7 +829,7 @@ cdef void _backward_layers(const floating *XT, const floating *params, const int
         n_out = sizes[l + 1]
         inp = XT if l == 0 else acts + ld * prefix[l - 1]
         _dense_dweight(inp, delta_a, grads + w_off[l], grads + b_off[l], m, ld, n_in,
-                       n_out, x_rows and l == 0)
+                       n_out, x_rows and l == 0, dwt if l == 0 else NULL)
         if l > 0:
             _dense_dinput(delta_a, params + w_off[l], inp, delta_b, m, ld, n_in, n_out,
                           activation)
@@ -822,24 +851,29 @@ cdef struct WorkspacePlan:
     # delta_a (ld * max_w) | delta_b (ld * max_w) | tmp (ld)] (act_off ...
     # tmp_off from the area's start): a thread's chunks reuse the same
     # activations, which stay in its core's cache, where a slot per chunk
-    # would bring every chunk's from L3.  Rows of rows samples, ld apart;
+    # would bring every chunk's from L3.  Where the first layer's dW is
+    # computed transposed (dw_t, _dw_transposed), the area ends with
+    # n_in * n_out for it at dwt_off.  Rows of rows samples, ld apart;
     # every region starts at a multiple of ROW_ALIGN.  n_scratch areas: at
     # most one per chunk, and the chunk loops run at most that many threads.
     Py_ssize_t stride, tstride, scratch_off, n_scratch, n_chunks, rows, ld
-    Py_ssize_t n_params, n_weights, xt_off, act_off, da_off, db_off, tmp_off, size
+    Py_ssize_t n_params, n_weights, xt_off, act_off, da_off, db_off, tmp_off, dwt_off, size
+    bint dw_t
 
 
 cdef WorkspacePlan _plan(Py_ssize_t n_samples, const int64_t[::1] lay, Py_ssize_t n_chunks,
-                         int n_threads):
-    return _plan_rows(n_samples, &lay[0], (lay.shape[0] - 1) // 4, n_chunks, n_threads, NULL)
+                         int n_threads, bint dbl):
+    return _plan_rows(n_samples, &lay[0], (lay.shape[0] - 1) // 4, n_chunks, n_threads, dbl,
+                      NULL)
 
 
 cdef WorkspacePlan _plan_rows(Py_ssize_t n_samples, const int64_t *lay, int n_layers,
-                              Py_ssize_t n_chunks, int n_threads,
+                              Py_ssize_t n_chunks, int n_threads, bint dbl,
                               const WorkspacePlan *within) noexcept nogil:
-    # within (may be NULL): a plan whose workspace this one must fit in (an
-    # epoch's shorter last batch, whose chunks have at most as many rows as
-    # a full batch's): its strides and areas are kept, the rows are ours.
+    # dbl: for float64 (else float32) kernels.  within (may be NULL): a plan
+    # whose workspace this one must fit in (an epoch's shorter last batch,
+    # whose chunks have at most as many rows as a full batch's): its strides
+    # and areas are kept, the rows are ours.
     cdef WorkspacePlan plan
     cdef Py_ssize_t l, max_w = 0
     for l in range(1, n_layers + 1):
@@ -858,13 +892,17 @@ cdef WorkspacePlan _plan_rows(Py_ssize_t n_samples, const int64_t *lay, int n_la
     plan.da_off = plan.act_off + plan.ld * lay[4 * n_layers + 1]
     plan.db_off = plan.da_off + plan.ld * max_w
     plan.tmp_off = plan.db_off + plan.ld * max_w
-    plan.tstride = plan.tmp_off + plan.ld
+    plan.dwt_off = plan.tmp_off + plan.ld
+    plan.dw_t = _dw_transposed(plan.rows, lay[0], lay[1], dbl)
+    plan.tstride = plan.dwt_off + (_round_up(lay[0] * lay[1], ROW_ALIGN) if plan.dw_t else 0)
     plan.scratch_off = plan.n_chunks * plan.stride
     if within != NULL:
+        # fewer rows: every region here starts no later than within's
         plan.stride = within.stride
         plan.tstride = within.tstride
         plan.scratch_off = within.scratch_off
         plan.n_scratch = min(plan.n_scratch, within.n_scratch)
+        plan.dw_t = plan.dw_t and within.dw_t
     plan.size = plan.scratch_off + plan.n_scratch * plan.tstride
     return plan
 
@@ -912,7 +950,8 @@ cdef inline void _chunk_gradient(const floating *X, const int64_t *y, const floa
                    t + plan.act_off, t + plan.tmp_off, m, plan.ld, True, x_rows=x_rows)
     _backward_block(inp, y + c * plan.rows, params, lay, n_layers,
                     activation, t + plan.act_off, t + plan.da_off, t + plan.db_off,
-                    t + plan.tmp_off, slot, m, plan.ld, x_rows)
+                    t + plan.tmp_off, slot, m, plan.ld, x_rows,
+                    (t + plan.dwt_off) if plan.dw_t else NULL)
 
 
 cdef inline Py_ssize_t _reduce(const floating *ws, WorkspacePlan *plan,
@@ -1070,7 +1109,8 @@ def workspace(Py_ssize_t n_samples, const int64_t[::1] lay, Py_ssize_t n_chunks,
         raise ValueError(f"n_samples must be >= 1, got {n_samples}")
     if n_threads < 1:
         raise ValueError(f"n_threads must be >= 1, got {n_threads}")
-    cdef WorkspacePlan plan = _plan(n_samples, lay, n_chunks, n_threads)
+    cdef WorkspacePlan plan = _plan(n_samples, lay, n_chunks, n_threads,
+                                   np.dtype(dtype) == np.float64)
     return _aligned_empty(plan.size, np.dtype(dtype))
 
 
@@ -1084,7 +1124,7 @@ cdef tuple _run(const floating[:, ::1] X, const int64_t[::1] y, floating *params
     cdef Py_ssize_t c, done = 0, bad = 0
     if n_samples == 0:
         raise ValueError("X must have at least one row")
-    cdef WorkspacePlan plan = _plan(n_samples, lay, n_chunks, n_threads)
+    cdef WorkspacePlan plan = _plan(n_samples, lay, n_chunks, n_threads, floating is double)
     dtype = np.float32 if floating is float else np.float64
     # Scratch is allocated once per call (never per pass), or passed in
     cdef floating[::1] ws = _checked_ws(ws_in, &plan, n_samples, n_chunks, n_threads, dtype)
@@ -1463,7 +1503,8 @@ cdef double _chunk_sums(Source *src, const floating *params, const int64_t *lay,
                          t + plan.da_off, t + plan.tmp_off, r0, m, plan.ld,
                          lay[n_layers], head)
     _backward_layers(inp, params, lay, n_layers, activation, t + plan.act_off,
-                     t + plan.da_off, t + plan.db_off, slot, m, plan.ld, x_rows)
+                     t + plan.da_off, t + plan.db_off, slot, m, plan.ld, x_rows,
+                     (t + plan.dwt_off) if plan.dw_t else NULL)
     return loss
 
 
@@ -1485,7 +1526,8 @@ cdef BatchSums _batch_sums(Source *src, const floating *params, const int64_t *l
     # (n_chunks), and their sums added in chunk order (into reduced, when
     # there is more than one), so nothing depends on n_threads.  ws is laid
     # out as within (the plan of a full batch) says.
-    cdef WorkspacePlan plan = _plan_rows(m_batch, lay, n_layers, n_chunks, n_threads, within)
+    cdef WorkspacePlan plan = _plan_rows(m_batch, lay, n_layers, n_chunks, n_threads,
+                                         floating is double, within)
     cdef const floating *sw = <const floating *>src.sw
     cdef Py_ssize_t n_pblocks = n_threads if plan.n_params >= PARALLEL_PARAMS else 1
     cdef Py_ssize_t pstep = (plan.n_params + n_pblocks - 1) // n_pblocks
@@ -1687,7 +1729,7 @@ def loss_grad(X, Y, sample_weight, const floating[::1] params, const int64_t[::1
     keep, n_samples = _source(X, Y, sample_weight, lay[0], lay[n_layers], dtype, &src)
     if n_samples == 0:
         raise ValueError("X must have at least one row")
-    cdef WorkspacePlan plan = _plan(n_samples, lay, n_chunks, n_threads)
+    cdef WorkspacePlan plan = _plan(n_samples, lay, n_chunks, n_threads, floating is double)
     cdef floating[::1] ws = _aligned_empty(plan.size, dtype)
     cdef double[::1] chunk_loss = np.zeros(plan.n_chunks)
     cdef BatchSums b
@@ -1747,7 +1789,7 @@ def epoch(X, Y, sample_weight, const int64_t[::1] order, Py_ssize_t batch_size,
         return 0.0, step
     batch_size = min(batch_size, n_samples)
     cdef Py_ssize_t last = n_samples - (n_samples - 1) // batch_size * batch_size
-    cdef WorkspacePlan plan = _plan(batch_size, lay, n_chunks, n_threads)
+    cdef WorkspacePlan plan = _plan(batch_size, lay, n_chunks, n_threads, floating is double)
     cdef Py_ssize_t chunks_full = plan.n_chunks
     # a shorter last batch: chunks of at most a full batch's rows, so that it
     # fits in the same slots and areas

@@ -116,12 +116,17 @@ def test_compiled_gradient_matches_reference(dtype):
 
 @requires_compiled
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-@pytest.mark.parametrize("sizes,n", [([40, 24, 3], 600), ([64, 32, 16, 5], 1000)])
+@pytest.mark.parametrize("sizes,n", [([40, 24, 3], 600), ([64, 32, 16, 5], 1000),
+                                     ([300, 64, 5], 1000)])
 def test_wide_input_training_matches_reference(sizes, n, dtype):
     # A first layer that calls BLAS reads X's rows where they are (no
     # transposed copy); the first _problem()s have at most 8 inputs, so this
-    # path needs its own comparison.
-    assert _backend._kernels.uses_blas(n // _core.n_chunks(n, sizes), sizes[0], sizes[1])
+    # path needs its own comparison.  [300, 64, 5] has chunks large enough
+    # that float64 computes the first dW as its transpose.
+    rows = -(-n // _core.n_chunks(n, sizes))
+    assert _backend._kernels.uses_blas(rows, sizes[0], sizes[1])
+    assert _backend._kernels.dw_transposed(rows, sizes[0], sizes[1], dtype) == (
+        sizes[0] == 300 and dtype == np.float64)
     rng = np.random.RandomState(5)
     X = rng.randn(n, sizes[0]).astype(dtype)
     y = rng.randint(0, sizes[-1], size=n)
@@ -133,6 +138,31 @@ def test_wide_input_training_matches_reference(sizes, n, dtype):
     wb = ref.train(X, y, 0.01, 0.01 / n, num_pass=50, print_loss=False)
     for k in wa:
         assert rel_err(wa[k], wb[k]) <= RTOL[dtype] * 10, k
+
+
+@requires_compiled
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_wide_input_loss_grad_matches_reference(dtype):
+    # L-BFGS's evaluation runs the epoch's chunk code on all rows; with 334-row
+    # chunks of 300 inputs, float64 computes the first dW transposed
+    from mlnn import _kernels
+    from mlnn._spec import ACTIVATIONS, HEADS, layout, n_params
+    sizes, n = [300, 64, 5], 1000
+    chunks = _core.n_chunks(n, sizes)
+    assert _kernels.dw_transposed(-(-n // chunks), 300, 64, dtype) == (dtype == np.float64)
+    rng = np.random.RandomState(4)
+    X = rng.randn(n, sizes[0]).astype(dtype)
+    Y = np.eye(sizes[-1], dtype=dtype)[rng.randint(0, sizes[-1], n)]
+    lay = layout(sizes)
+    params = (rng.randn(n_params(sizes)) * 0.1).astype(dtype)
+    args = (ACTIVATIONS["tanh"], HEADS["softmax"], 1e-3)
+    g_ref = np.empty_like(params)
+    l_ref = _reference.loss_grad(X, Y, None, params, lay, *args, g_ref, chunks, 1)
+    for n_threads in (1, 2):
+        g = np.empty_like(params)
+        loss = _kernels.loss_grad(X, Y, None, params, lay, *args, g, chunks, n_threads)
+        assert loss == pytest.approx(l_ref, rel=RTOL[dtype] * 10)
+        assert rel_err(g, g_ref) <= RTOL[dtype] * 10
 
 
 @requires_compiled
@@ -557,18 +587,18 @@ def test_narrow_layers_call_blas_where_blas_has_avx512():
 
 
 @pytest.mark.parametrize("sizes,n,expected", [
-    ([2, 64, 64, 2], 10000, 41),    # 64 x 64: chunks of at most 244 rows
+    ([2, 64, 64, 2], 10000, 44),    # 64 x 64: at most 244 rows, 41 chunks, 44 shares
     ([64, 100, 10], 1797, 12),      # 64 x 100: at most 156 rows
     ([64, 100, 10], 200, 2),        # a mini-batch: 2 chunks of 100 rows
     ([64, 100, 10], 150, 1),        # fits in one small product
     ([64, 20, 10], 200, 1),         # 64 x 20: room for 781 rows
     ([2, 64, 64, 2], 300, 2),
-    ([2, 4, 4, 2], 10000, 39),      # no layer 8 wide on both sides: CHUNK_ROWS
-    ([2, 64, 2], 3000, 11),
-    ([784, 128, 128, 10], 10000, 17),  # too wide for the small path; the scratch cap
+    ([2, 4, 4, 2], 10000, 36),      # no layer 8 wide on both sides: CHUNK_ROWS, 39 -> 36
+    ([2, 64, 2], 3000, 8),          # 11 -> 8 shares
+    ([784, 128, 128, 10], 10000, 16),  # too wide for the small path; the scratch cap, 17 -> 16
     ([2, 512, 512, 2], 2000, 7),    # the scratch cap
     ([2, 32, 32, 2], 2000, 7),      # 286-row chunks are small products already
-    ([2, 64, 64, 2], 2000, 9),
+    ([2, 64, 64, 2], 2000, 12),     # 9 -> 12 shares
 ])
 def test_chunks_keep_blas_products_small(sizes, n, expected):
     # n_chunks depends on n and the model alone; where the widest layer that
@@ -581,6 +611,28 @@ def test_chunks_keep_blas_products_small(sizes, n, expected):
         if any(min(a, b) >= 8 for a, b in zip(sizes[:-1], sizes[1:])) else 0
     if widest and _core.SMALL_GEMM_WORK // widest >= _core.SMALL_GEMM_MIN_ROWS:
         assert rows * widest <= _core.SMALL_GEMM_WORK
+
+
+@pytest.mark.parametrize("sizes", [[2, 4, 4, 2], [2, 64, 64, 2], [64, 100, 10],
+                                   [784, 128, 128, 10], [20, 64, 64, 3], [10, 32, 3]])
+def test_chunk_counts_split_evenly_over_two_and_four_threads(sizes):
+    # from 2 * CHUNK_SHARE chunks on, the kernels' real chunk count (rows =
+    # ceil(n / count), then ceil(n / rows) chunks) is a multiple of
+    # CHUNK_SHARE, so teams of 2 and 4 threads get equal shares; CHUNK_ROWS
+    # stays a floor where the small-product rule does not apply
+    assert _core.MAX_CHUNKS % _core.CHUNK_SHARE == 0
+    assert _core.CHUNK_SHARE % 4 == 0
+    seen = set()
+    for n in range(1, 40000, 37):
+        c = _core.n_chunks(n, sizes)
+        rows = -(-n // c)
+        real = -(-n // rows)
+        if real >= 2 * _core.CHUNK_SHARE:
+            assert real % _core.CHUNK_SHARE == 0, (n, c, real)
+            seen.add(real)
+        assert c <= _core.MAX_CHUNKS
+        assert c * _core.n_params(sizes) <= max(_core.MAX_SCRATCH, _core.n_params(sizes))
+    assert seen   # the rule was exercised
 
 
 @requires_compiled
@@ -611,15 +663,24 @@ def test_blocked_dw_matches_reference(sizes, dtype):
 
 
 @requires_compiled
-@pytest.mark.parametrize("n", [1000, 1190])   # last batch of 100 rows (1 chunk), of 290 (2)
-def test_epoch_threads_share_scratch_areas(n):
+@pytest.mark.parametrize("sizes,batch,n", [
+    ([20, 64, 64, 3], 300, 1000),   # last batch of 100 rows (1 chunk)
+    ([20, 64, 64, 3], 300, 1190),   # last batch of 290 rows (2 chunks)
+    ([300, 64, 5], 700, 1000),      # the first dW transposed, in the last batch too
+    ([300, 64, 5], 700, 1440),      # ... but not in its last batch of 40 rows
+])
+def test_epoch_threads_share_scratch_areas(sizes, batch, n):
     # A batch's chunks run on threads that each compute in their own area of
     # ws, reused from chunk to chunk; a shorter last batch is laid out in the
-    # same areas.  Whatever ws holds on entry, 1 and 2 threads give identical
-    # weights, and both match the reference.
+    # same areas (with the transposed first dW's scratch, where a full
+    # batch has it).  Whatever ws holds on entry, 1 and 2 threads give
+    # identical weights, and both match the reference.
     from mlnn import _kernels
     from mlnn._spec import ACTIVATIONS, HEADS, SOLVERS, layout, n_params
-    sizes, batch = [20, 64, 64, 3], 300
+    if sizes[0] == 300:
+        rows = -(-batch // _core.n_chunks(batch, sizes))
+        assert _kernels.dw_transposed(rows, 300, 64, np.float64)
+        assert _kernels.dw_transposed(n % batch, 300, 64, np.float64) == (n == 1000)
     rng = np.random.RandomState(3)
     X = rng.randn(n, sizes[0])
     Y = np.eye(sizes[-1])[rng.randint(0, sizes[-1], n)]
