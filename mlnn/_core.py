@@ -489,6 +489,9 @@ class Model:
         # ``self.passes_done`` passes.
         snapshot = np.empty_like(self.params)
         pending = None
+        # the first kernel call copies X's chunks into ws; the later slices
+        # of this call, on the same X and ws, reuse them (x_loaded)
+        loaded = False
         try:
             with self.blas_guard(n):
                 while done < num_pass:
@@ -505,7 +508,9 @@ class Model:
                         t0 = time.perf_counter()
                         ran, bad = self.kernels.train(X, y, self.params, self.lay,
                                                       activation, reg_lambda, epsilon, k,
-                                                      grads, chunks, n_threads, ws[1])
+                                                      grads, chunks, n_threads, ws[1],
+                                                      x_loaded=loaded)
+                        loaded = ws[1] is not None   # ws holds X's chunks from now on
                         elapsed = time.perf_counter() - t0
                         done += ran
                         pending = None

@@ -168,8 +168,9 @@ def workspace(n_samples, lay, n_chunks, dtype, n_threads):
 
 
 def train(X, y, params, lay, activation, reg_lambda, epsilon, num_pass, grads,
-          n_chunks, n_threads, ws=None):
+          n_chunks, n_threads, ws=None, x_loaded=False):
     """num_pass gradient-descent passes on params (IN/OUT), in place.
+    (ws and x_loaded: the compiled train's scratch, none here.)
 
     Returns (passes_done, n_bad); a pass whose gradient or result would be
     non-finite is not applied and training stops there.

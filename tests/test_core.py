@@ -142,6 +142,42 @@ def test_wide_input_training_matches_reference(sizes, n, dtype):
 
 @requires_compiled
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("sizes", [[2, 4, 4, 2], [40, 24, 3]])
+def test_train_x_loaded_reuses_the_copy_in_ws(sizes, dtype):
+    # x_loaded: ws keeps the chunks of X that the previous call copied in.
+    # A first layer that does not call BLAS reads that copy, and so does
+    # float32's BLAS first layer (keep_xt); float64's BLAS first layer reads
+    # X's rows where they are.  Shown by a second call on other X: with
+    # x_loaded it trains on the first X wherever the copy is read.
+    from mlnn import _kernels
+    rng = np.random.RandomState(0)
+    n = 600
+    X1 = rng.randn(n, sizes[0]).astype(dtype)
+    X2 = rng.randn(n, sizes[0]).astype(dtype)
+    y = rng.randint(0, sizes[-1], n).astype(np.int64)
+    lay = _core.layout(sizes)
+    p0 = (rng.randn(_core.n_params(sizes)) * 0.3).astype(dtype)
+    chunks = _core.n_chunks(n, sizes)
+    reads_copy = not (_kernels.uses_blas(-(-n // chunks), sizes[0], sizes[1])
+                      and dtype == np.float64)
+
+    def run(X, ws=None, x_loaded=False):
+        p, g = p0.copy(), np.empty_like(p0)
+        _kernels.train(X, y, p, lay, 0, 1e-3, 1e-3, 3, g, chunks, 2, ws, x_loaded)
+        return p
+
+    ws = _kernels.workspace(n, lay, chunks, dtype, 2)
+    on_x1, on_x2 = run(X1), run(X2)
+    np.testing.assert_array_equal(run(X1, ws), on_x1)     # loads X1 into ws
+    again = run(X2, ws, x_loaded=True)
+    np.testing.assert_array_equal(again, on_x1 if reads_copy else on_x2)
+    np.testing.assert_array_equal(run(X2, ws), on_x2)       # no x_loaded: copied again
+    with pytest.raises(ValueError, match="x_loaded"):
+        run(X1, None, x_loaded=True)
+
+
+@requires_compiled
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_wide_input_loss_grad_matches_reference(dtype):
     # L-BFGS's evaluation runs the epoch's chunk code on all rows; with 334-row
     # chunks of 300 inputs, float64 computes the first dW transposed

@@ -108,8 +108,11 @@ def setup(workload, threads, dtype=np.float64):
         ws_by_mod = {}
 
         def call(k, passes=1, chunk_rows=0):
+            # as Model.train's slices: the first call on a ws copies X into
+            # it, the later ones reuse that copy (x_loaded)
             c = _chunks(n, sizes, chunk_rows)
             ws = ws_by_mod.get((id(k), c))
+            loaded = ws is not None
             if ws is None:
                 try:
                     ws = k.workspace(n, lay, c, dtype, threads)
@@ -117,8 +120,12 @@ def setup(workload, threads, dtype=np.float64):
                     ws = k.workspace(n, lay, c, dtype)
                 ws_by_mod[(id(k), c)] = ws
             params[:] = init
-            k.train(X, y, params, lay, act, 0.001, 1e-6, passes * passes_per_call, grads, c,
+            args = (X, y, params, lay, act, 0.001, 1e-6, passes * passes_per_call, grads, c,
                     threads, ws)
+            try:
+                k.train(*args, x_loaded=loaded)
+            except TypeError:  # a build from before x_loaded
+                k.train(*args)
         flops = 6 * n * _core.macs_per_sample(sizes) * passes_per_call
         return call, flops, (f"{workload}: {sizes} N={n} chunks={chunks} threads={threads} "
                              f"{np.dtype(dtype).name}, {passes_per_call} pass(es) per call")
