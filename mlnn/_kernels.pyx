@@ -1139,21 +1139,20 @@ cdef tuple _run(const floating[:, ::1] X, const int64_t[::1] y, floating *params
         raise ValueError("X must have at least one row")
     cdef WorkspacePlan plan = _plan(n_samples, lay, n_chunks, n_threads, floating is double)
     # The same rows every pass: float32 keeps a feature-major copy of them
-    # even where the first layer calls BLAS (XT, the NT and TN products:
-    # about 10% faster than the TT products on rows (W3 float32), once the
-    # copy is made once per training, x_loaded); float64 reads the rows
-    # (its TT forward is as fast, and dW comes transposed: _dw_transposed).
+    # even where the first layer calls BLAS (XT), whose products are then NT
+    # and TN, which OpenBLAS's float kernels run faster than the TT products
+    # on rows, once the copy is made once per training (x_loaded); float64
+    # reads the rows, its dW transposed (_dw_transposed).  bench/README.md
+    # has the measurements.
     plan.keep_xt = floating is float
     dtype = np.float32 if floating is float else np.float64
     # Scratch is allocated once per call (never per pass), or passed in
     cdef floating[::1] ws = _checked_ws(ws_in, &plan, n_samples, n_chunks, n_threads, dtype)
     with nogil:
-        if x_loaded:
-            pass
-        elif n_threads == 1:
+        if not x_loaded and n_threads == 1:
             for c in range(plan.n_chunks):
                 _chunk_load(&X[0, 0], &lay[0], &ws[0], &plan, n_samples, c)
-        else:
+        elif not x_loaded:
             for c in prange(plan.n_chunks, num_threads=n_threads, schedule='static'):
                 _chunk_load(&X[0, 0], &lay[0], &ws[0], &plan, n_samples, c)
         while done < num_pass:
