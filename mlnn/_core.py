@@ -151,7 +151,8 @@ def n_chunks(n_samples, sizes):
             small = True
     # Shares: rounded up where the rows must stay under the small-product
     # size, down elsewhere (CHUNK_ROWS stays a floor, the scratch cap a cap).
-    # MAX_CHUNKS is a multiple of CHUNK_SHARE, so the least of the three is.
+    # MAX_CHUNKS is a multiple of CHUNK_SHARE too, so whenever the least of
+    # the three is 2 * CHUNK_SHARE or more, all three are, and it is a share.
     cap = _shares(max(1, MAX_SCRATCH // n_params(sizes)), up=False)
     return max(1, min(_shares(count, up=small), MAX_CHUNKS, cap))
 
