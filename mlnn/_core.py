@@ -458,7 +458,9 @@ class Model:
         """Full-batch gradient descent: num_pass passes of
         ``W -= epsilon * (sum_i dL_i/dW + reg_lambda * W)``, ``b -= epsilon * sum_i dL_i/db``.
 
-        X, y must already be validated (C-contiguous, model dtype, int64 labels).
+        X, y must already be validated (C-contiguous, model dtype, int64 labels)
+        and must not change while train runs (from on_record, say): the
+        kernel calls after the first may reuse the copy of X that it made.
         on_record(pass_index, grads) is called after pass pass_index (0-based)
         for every pass_index divisible by record_every.  Returns passes done,
         also kept in ``self.passes_done`` (which stays right when Ctrl-C
