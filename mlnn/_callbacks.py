@@ -52,14 +52,19 @@ class History:
         self._lowest = None  # (loss, passes) of the lowest finite record
         self._warned = False
 
-    def record(self, passes, grads):
-        """Append a record for the current weights; returns its loss.
+    def record(self, passes, grads, loss=None, labels=None):
+        """Append a record; returns its loss.
 
         grads: the gradient vector whose per-layer norms are recorded.
+        loss, labels: the recorded weights' loss and predict labels, where
+        the caller has them (Model.train's records); None: those of the
+        model's current weights, from a forward pass here.
         """
-        loss = self.model.loss(self.X, self.y, self.reg_lambda, self.labels)
+        if loss is None:
+            labels = self.labels
+            loss = self.model.loss(self.X, self.y, self.reg_lambda, labels)
         # with a non-finite loss the outputs may be NaN: no accuracy then
-        acc = float(np.mean(self.labels == self.y)) if np.isfinite(loss) else np.nan
+        acc = float(np.mean(labels == self.y)) if np.isfinite(loss) else np.nan
         self.data["pass"].append(int(passes))
         self.data["loss"].append(float(loss))
         self.data["accuracy"].append(acc)

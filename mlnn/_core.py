@@ -390,11 +390,12 @@ class Model:
             check_finite_output(self.predict_proba(X), X, "output probabilities")
         return labels
 
-    def loss(self, X, y, reg_lambda, labels=None):
+    def loss(self, X, y, reg_lambda, labels=None, params=None):
         """The loss; labels (OUT, optional) get predict's labels from the same
-        forward pass."""
+        forward pass.  params: the weights to evaluate (default self.params)."""
+        params = self.params if params is None else params
         with self.blas_guard(X.shape[0]):
-            return self.kernels.loss(X, y, self.params, self.lay,
+            return self.kernels.loss(X, y, params, self.lay,
                                      ACTIVATIONS[self.activation], reg_lambda,
                                      self.n_threads_for(X.shape[0], "forward"), labels)
 
@@ -461,10 +462,22 @@ class Model:
         X, y must already be validated (C-contiguous, model dtype, int64 labels)
         and must not change while train runs (from on_record, say): the
         kernel calls after the first may reuse the copy of X that it made.
-        on_record(pass_index, grads) is called after pass pass_index (0-based)
-        for every pass_index divisible by record_every.  Returns passes done,
-        also kept in ``self.passes_done`` (which stays right when Ctrl-C
-        interrupts training: the weights are then those after that many passes).
+        Returns passes done, also kept in ``self.passes_done`` (which stays
+        right when Ctrl-C interrupts training: the weights are then those
+        after that many passes).
+
+        Records: ``on_record(i, grads, params, loss, labels)`` is called for
+        every pass index i (0-based) divisible by record_every, with the
+        gradient of pass i, the weights after it, their loss and their
+        predict labels (arrays to read during the call only).  The loss and
+        labels come from the forward of the next pass, which computes them
+        anyway (the kernels' entry_loss), so a record costs no forward pass
+        of its own; only a record after the last pass has one.  So on_record
+        runs one kernel call (about SLICE_SECONDS) after pass i; if it
+        returns False, training stops there (the callback may have put back
+        earlier weights).  A record still waiting for its loss when Ctrl-C
+        arrives gets it from a forward pass of its own before
+        KeyboardInterrupt propagates.
 
         On a non-finite gradient or weight, the offending pass is not applied,
         so the weights stay those of the last finite pass; then
@@ -495,6 +508,14 @@ class Model:
         # the first kernel call copies X's chunks into ws; the later slices
         # of this call, on the same X and ws, reuse them (x_loaded)
         loaded = False
+        # A record waiting for the next kernel call's entry_loss: its pass
+        # index (None: none waits), gradient and weights.
+        waiting = None
+        if record_every and on_record is not None:
+            rec_grads = np.empty_like(self.params)
+            rec_params = np.empty_like(self.params)
+            rec_loss = np.empty(1)
+            rec_labels = np.empty(n, dtype=np.int64)
         try:
             with self.blas_guard(n):
                 while done < num_pass:
@@ -508,16 +529,23 @@ class Model:
                         k = min(per_call, stop - done)
                         np.copyto(snapshot, self.params)
                         pending = done
+                        entry = ({} if waiting is None
+                                 else dict(entry_loss=rec_loss, entry_labels=rec_labels))
                         t0 = time.perf_counter()
                         ran, bad = self.kernels.train(X, y, self.params, self.lay,
                                                       activation, reg_lambda, epsilon, k,
                                                       grads, chunks, n_threads, ws[1],
-                                                      x_loaded=loaded)
+                                                      x_loaded=loaded, **entry)
                         loaded = ws[1] is not None   # ws holds X's chunks from now on
                         elapsed = time.perf_counter() - t0
                         done += ran
                         pending = None
                         self.passes_done = done
+                        if waiting is not None:
+                            i, waiting = waiting, None
+                            if on_record(i, rec_grads, rec_params, float(rec_loss[0]),
+                                         rec_labels) is False:
+                                return self.passes_done
                         if bad:
                             self._diverged(done, epsilon, on_divergence, "gradient or weights")
                             return done
@@ -527,13 +555,25 @@ class Model:
                                                MAX_PASSES_PER_CALL))
                             self._slice = (n, per_call)
                     if record_every and (done - 1) % record_every == 0 and on_record is not None:
-                        if on_record(done - 1, grads) is False:
-                            return done
+                        np.copyto(rec_grads, grads)
+                        np.copyto(rec_params, self.params)
+                        if done < num_pass:
+                            waiting = done - 1   # the next call computes its loss
+                        elif on_record(done - 1, rec_grads, rec_params,
+                                       self.loss(X, y, reg_lambda, rec_labels, rec_params),
+                                       rec_labels) is False:
+                            return self.passes_done
         except KeyboardInterrupt:
             if pending is not None:
                 np.copyto(self.params, snapshot)
                 done = pending
             self.passes_done = done
+            if waiting is not None:
+                try:
+                    on_record(waiting, rec_grads, rec_params,
+                              self.loss(X, y, reg_lambda, rec_labels, rec_params), rec_labels)
+                except Exception:  # noqa: BLE001 - Ctrl-C goes first
+                    pass
             raise
         finally:
             if ws[1] is not None:  # the numpy backend has no scratch

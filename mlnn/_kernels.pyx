@@ -943,16 +943,33 @@ cdef inline void _chunk_load(const floating *X, const int64_t *lay, floating *ws
 cdef inline void _chunk_gradient(const floating *X, const int64_t *y, const floating *params,
                                  const int64_t *lay, int n_layers, int activation,
                                  floating *ws, WorkspacePlan *plan, Py_ssize_t n_samples,
-                                 Py_ssize_t c, int tid) noexcept nogil:
+                                 Py_ssize_t c, int tid, double *nll=NULL,
+                                 int64_t *labels=NULL) noexcept nogil:
     # forward + backward for chunk c on thread tid; its gradient sums land
-    # in its own slot
+    # in its own slot.  nll (may be NULL): nll[c] gets the chunk's sum of
+    # -log p[y] under params, and labels (with nll, may be NULL) its rows'
+    # argmax, from the probabilities of this forward pass (a training
+    # record, see train).
     cdef Py_ssize_t m = _chunk_rows(plan, n_samples, c)
     cdef floating *slot = ws + c * plan.stride
     cdef floating *t = _thread_scratch(ws, plan, tid)
     cdef bint x_rows = _chunk_x_rows(lay, plan, n_samples, c)
     cdef const floating *inp = (X + c * plan.rows * lay[0]) if x_rows else slot + plan.xt_off
+    cdef Py_ssize_t j, n_out = lay[n_layers]
+    cdef floating *probs
     _forward_block(inp, params, lay, n_layers, activation, HEAD_SOFTMAX,
                    t + plan.act_off, t + plan.tmp_off, m, plan.ld, True, x_rows=x_rows)
+    if nll != NULL:
+        # the softmax of a copy of the logits, in delta_b (free until the
+        # backward pass, and at least n_out rows)
+        probs = t + plan.db_off
+        for j in range(n_out):
+            memcpy(probs + j * plan.ld,
+                   t + plan.act_off + plan.ld * (lay[4 * n_layers] + j), m * sizeof(floating))
+        _softmax(probs, t + plan.tmp_off, n_out, m, plan.ld)
+        if labels != NULL:
+            _argmax(probs, labels + c * plan.rows, t + plan.tmp_off, n_out, m, plan.ld)
+        nll[c] = _nll_sum(probs, y + c * plan.rows, m, plan.ld)
     _backward_block(inp, y + c * plan.rows, params, lay, n_layers,
                     activation, t + plan.act_off, t + plan.da_off, t + plan.db_off,
                     t + plan.tmp_off, slot, m, plan.ld, x_rows,
@@ -990,9 +1007,11 @@ cdef Py_ssize_t _gradient_step(const floating *X, const int64_t *y, floating *pa
                                int n_layers, int activation, floating *ws,
                                WorkspacePlan *plan, Py_ssize_t n_samples, floating *grads,
                                double reg_lambda, double epsilon, bint update,
-                               int n_threads) noexcept nogil:
+                               int n_threads, double *nll=NULL,
+                               int64_t *labels=NULL) noexcept nogil:
     # One full-batch pass: chunk gradients, fixed-order reduction, and (if
     # update and every value is finite) params -= epsilon * grads.
+    # nll, labels: as _chunk_gradient's, for every chunk.
     # Returns the number of non-finite values (0: the step was applied).
     cdef Py_ssize_t c, blk, bad = 0
     cdef Py_ssize_t n_params = plan.n_params
@@ -1000,11 +1019,12 @@ cdef Py_ssize_t _gradient_step(const floating *X, const int64_t *y, floating *pa
     cdef Py_ssize_t pstep = (n_params + n_pblocks - 1) // n_pblocks
     if plan.n_scratch == 1:
         for c in range(plan.n_chunks):
-            _chunk_gradient(X, y, params, lay, n_layers, activation, ws, plan, n_samples, c, 0)
+            _chunk_gradient(X, y, params, lay, n_layers, activation, ws, plan, n_samples, c, 0,
+                            nll, labels)
     else:
         for c in prange(plan.n_chunks, num_threads=plan.n_scratch, schedule='dynamic'):
             _chunk_gradient(X, y, params, lay, n_layers, activation, ws, plan, n_samples, c,
-                            threadid())
+                            threadid(), nll, labels)
     if n_pblocks == 1:
         bad = _reduce(ws, plan, params, grads, reg_lambda, epsilon, 0, n_params)
         if bad == 0 and update:
@@ -1065,7 +1085,8 @@ def gradients(const floating[:, ::1] X, const int64_t[::1] y,
 def train(const floating[:, ::1] X, const int64_t[::1] y, floating[::1] params,
           const int64_t[::1] lay, int activation, double reg_lambda, double epsilon,
           Py_ssize_t num_pass, floating[::1] grads, Py_ssize_t n_chunks,
-          int n_threads, ws=None, bint x_loaded=False):
+          int n_threads, ws=None, bint x_loaded=False, double[::1] entry_loss=None,
+          int64_t[::1] entry_labels=None):
     """num_pass full-batch gradient-descent passes, in place, without the GIL.
 
     Each pass: params -= epsilon * grads, with grads as in ``gradients``.
@@ -1078,14 +1099,29 @@ def train(const floating[:, ::1] X, const int64_t[::1] y, floating[::1] params,
     that X is that call's X, unchanged (a later slice of one training, as
     mlnn._core.Model.train calls it): they are not copied again.
     None: allocated for this call.
+    entry_loss (1,) OUT, optional: the ``loss`` of params as they were on
+    entry, and entry_labels (n_samples,) OUT, optional (with entry_loss): their
+    ``predict`` labels, both from the first pass's forward (num_pass >= 1), so
+    that a training record after the previous pass costs no forward pass of
+    its own.  The chunk sums add up in chunk order, not in ``loss``'s blocks:
+    the value may differ from ``loss``'s in the last bits.
     Returns (passes_done, n_bad).  A pass that would produce a non-finite
     gradient or weight is not applied: training stops with
     passes_done < num_pass, n_bad > 0 and params holding the last finite
-    weights.
+    weights (entry_loss and entry_labels are written all the same).
     """
     _check_call(X, y, params, lay, n_threads, grads)
     if num_pass < 0:
         raise ValueError(f"num_pass must be >= 0, got {num_pass}")
+    if entry_loss is not None:
+        if entry_loss.shape[0] != 1:
+            raise ValueError("entry_loss must have shape (1,)")
+        if num_pass < 1:
+            raise ValueError("entry_loss needs num_pass >= 1 (the first pass's forward)")
+        if entry_labels is not None and entry_labels.shape[0] != X.shape[0]:
+            raise ValueError("entry_labels must have shape (n_samples,)")
+    elif entry_labels is not None:
+        raise ValueError("entry_labels needs entry_loss")
     if isinstance(ws, np.ndarray) and (np.may_share_memory(ws, np.asarray(X))
                                        or np.may_share_memory(ws, np.asarray(params))
                                        or np.may_share_memory(ws, np.asarray(grads))):
@@ -1093,7 +1129,7 @@ def train(const floating[:, ::1] X, const int64_t[::1] y, floating[::1] params,
     if x_loaded and ws is None:
         raise ValueError("x_loaded needs the ws of the call that loaded X")
     return _run(X, y, &params[0], lay, activation, reg_lambda, epsilon, num_pass,
-                grads, n_chunks, n_threads, True, ws, x_loaded)
+                grads, n_chunks, n_threads, True, ws, x_loaded, entry_loss, entry_labels)
 
 
 cdef _checked_ws(ws_in, WorkspacePlan *plan, Py_ssize_t n_samples, Py_ssize_t n_chunks,
@@ -1129,12 +1165,17 @@ cdef tuple _run(const floating[:, ::1] X, const int64_t[::1] y, floating *params
                 const int64_t[::1] lay, int activation, double reg_lambda,
                 double epsilon, Py_ssize_t num_pass, floating[::1] grads,
                 Py_ssize_t n_chunks, int n_threads, bint update, ws_in,
-                bint x_loaded=False):
-    # x_loaded: as train's
+                bint x_loaded=False, double[::1] entry_loss=None,
+                int64_t[::1] entry_labels=None):
+    # x_loaded, entry_loss, entry_labels: as train's (checked there)
     cdef int n_layers = (lay.shape[0] - 1) // 4
     cdef Py_ssize_t n_samples = X.shape[0]
     cdef Py_ssize_t n_in = X.shape[1]
-    cdef Py_ssize_t c, done = 0, bad = 0
+    cdef Py_ssize_t c, l, done = 0, bad = 0
+    cdef double total = 0, sq = 0
+    cdef double[::1] nll = None
+    cdef double *nll_ptr = NULL
+    cdef int64_t *labels_ptr = NULL
     if n_samples == 0:
         raise ValueError("X must have at least one row")
     cdef WorkspacePlan plan = _plan(n_samples, lay, n_chunks, n_threads, floating is double)
@@ -1148,6 +1189,15 @@ cdef tuple _run(const floating[:, ::1] X, const int64_t[::1] y, floating *params
     dtype = np.float32 if floating is float else np.float64
     # Scratch is allocated once per call (never per pass), or passed in
     cdef floating[::1] ws = _checked_ws(ws_in, &plan, n_samples, n_chunks, n_threads, dtype)
+    if entry_loss is not None:
+        nll = np.zeros(plan.n_chunks)
+        nll_ptr = &nll[0]
+        if entry_labels is not None:
+            labels_ptr = &entry_labels[0]
+        # the penalty of the entry weights, before the first pass moves them
+        for l in range(n_layers):
+            sq += _dot(params_ptr + lay[n_layers + 1 + l], params_ptr + lay[n_layers + 1 + l],
+                       lay[l] * lay[l + 1])
     with nogil:
         if not x_loaded and n_threads == 1:
             for c in range(plan.n_chunks):
@@ -1158,10 +1208,15 @@ cdef tuple _run(const floating[:, ::1] X, const int64_t[::1] y, floating *params
         while done < num_pass:
             bad = _gradient_step(&X[0, 0], &y[0], params_ptr, &lay[0], n_layers, activation,
                                  &ws[0], &plan, n_samples, &grads[0], reg_lambda, epsilon,
-                                 update, n_threads)
+                                 update, n_threads, nll_ptr if done == 0 else NULL,
+                                 labels_ptr if done == 0 else NULL)
             if bad:
                 break
             done += 1
+    if nll_ptr != NULL and num_pass >= 1:
+        for c in range(plan.n_chunks):
+            total += nll[c]
+        entry_loss[0] = (total + reg_lambda / 2 * sq) / n_samples
     return done, bad
 
 
@@ -1214,6 +1269,16 @@ cdef bint _labels_from_logits2(const floating *z, int64_t *labels, Py_ssize_t m,
     return True
 
 
+cdef inline double _nll_sum(const floating *probs, const int64_t *y, Py_ssize_t m,
+                            Py_ssize_t ld) noexcept nogil:
+    # sum over the m samples of -log p[y]: probs (n_out, m), rows ld apart
+    cdef Py_ssize_t i
+    cdef double s = 0
+    for i in range(m):
+        s -= log(probs[y[i] * ld + i])
+    return s
+
+
 cdef void _block_outputs(const floating *X, const int64_t *y, const floating *params,
                          const int64_t *lay, int n_layers, int activation, int head,
                          floating *scratch, Py_ssize_t n_samples, Py_ssize_t blk,
@@ -1225,8 +1290,6 @@ cdef void _block_outputs(const floating *X, const int64_t *y, const floating *pa
     cdef Py_ssize_t r0 = blk * BLOCK_ROWS
     cdef Py_ssize_t m = min(BLOCK_ROWS, n_samples - r0)
     cdef Py_ssize_t n_out = lay[n_layers]
-    cdef Py_ssize_t i
-    cdef double s = 0
     cdef floating *probs
     cdef floating *best
     # labels alone of a two-class softmax: from the logits where they decide
@@ -1251,9 +1314,7 @@ cdef void _block_outputs(const floating *X, const int64_t *y, const floating *pa
                 _output(probs, best, n_out, m, BLOCK_ROWS, head)
             _argmax(probs, out.labels + r0, best, n_out, m, BLOCK_ROWS)
     if out.nll != NULL:
-        for i in range(m):
-            s -= log(probs[y[r0 + i] * BLOCK_ROWS + i])
-        out.nll[blk] = s
+        out.nll[blk] = _nll_sum(probs, y + r0, m, BLOCK_ROWS)
 
 
 cdef void _blocks(const floating[:, ::1] X, const int64_t *y, const floating[::1] params,

@@ -228,6 +228,9 @@ class neural_net:  # noqa: N801 - the notebook's name
         print_every : int
             Also the interval at which ``history_`` records the loss, the
             training accuracy and the per-layer gradient norms ||dW_l||.
+            The loss and accuracy of a record come from the next pass's
+            forward (no extra pass), so each line is printed about one
+            kernel call (30 ms) after its pass.
         progress : bool
             Show a tqdm progress bar.
         on_divergence : {'raise', 'warn'}
@@ -266,8 +269,8 @@ class neural_net:  # noqa: N801 - the notebook's name
         # many passes they had: put back if the loss becomes non-finite.
         last_good = [self._model.params.copy(), 0]
 
-        def on_record(i, grads):
-            loss = history.record(i, grads)
+        def on_record(i, grads, params, loss, labels):
+            loss = history.record(i, grads, loss, labels)
             if bar is not None:
                 bar.update(i + 1 - bar.n)
                 bar.set_postfix(loss=f"{loss:.6f}")
@@ -276,15 +279,15 @@ class neural_net:  # noqa: N801 - the notebook's name
                 # through the bar, so the lines do not break it
                 print(line) if bar is None else bar.write(line)
             if not np.isfinite(loss):
-                params, passes = last_good
-                self._model.params[...] = params
+                good, passes = last_good
+                self._model.params[...] = good
                 self._model.passes_done = passes
                 self._model._diverged(
                     i, epsilon, on_divergence, "loss",
                     kept=(f"The weights were restored to those after {passes} "
                           f"pass(es), the last recorded with a finite loss"))
                 return False
-            last_good[0][...] = self._model.params
+            last_good[0][...] = params
             last_good[1] = i + 1
             return True
 

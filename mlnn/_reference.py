@@ -168,13 +168,27 @@ def workspace(n_samples, lay, n_chunks, dtype, n_threads):
 
 
 def train(X, y, params, lay, activation, reg_lambda, epsilon, num_pass, grads,
-          n_chunks, n_threads, ws=None, x_loaded=False):
+          n_chunks, n_threads, ws=None, x_loaded=False, entry_loss=None,
+          entry_labels=None):
     """num_pass gradient-descent passes on params (IN/OUT), in place.
     (ws and x_loaded: the compiled train's scratch, none here.)
+    entry_loss (1,) OUT, optional: the loss of params on entry; entry_labels
+    (n_samples,) OUT, optional (with entry_loss): their predict labels.
 
     Returns (passes_done, n_bad); a pass whose gradient or result would be
     non-finite is not applied and training stops there.
     """
+    if entry_loss is not None:
+        if entry_loss.shape != (1,):
+            raise ValueError("entry_loss must have shape (1,)")
+        if num_pass < 1:
+            raise ValueError("entry_loss needs num_pass >= 1 (the first pass's forward)")
+        if entry_labels is not None and entry_labels.shape != (X.shape[0],):
+            raise ValueError("entry_labels must have shape (n_samples,)")
+        entry_loss[0] = loss(X, y, params, lay, activation, reg_lambda, n_threads,
+                             labels=entry_labels)
+    elif entry_labels is not None:
+        raise ValueError("entry_labels needs entry_loss")
     for done in range(num_pass):
         bad = gradients(X, y, params, lay, activation, reg_lambda, grads,
                         n_chunks, n_threads)

@@ -537,6 +537,117 @@ def test_loss_labels_are_predict_labels(backend):
     assert nn.history_["loss"] == [nn.crossentropy_loss(X, y, 0.001)]
 
 
+@pytest.mark.parametrize("sizes,n,dtype", [
+    ([2, 4, 4, 2], 300, np.float64),       # the notebook's net: C loops only
+    ([2, 64, 64, 3], 3000, np.float32),    # BLAS hidden layers, several chunks
+    ([40, 300, 5], 2000, np.float64),      # a first layer that calls BLAS on X's rows
+])
+def test_train_entry_loss_is_the_loss_of_the_entry_weights(backend, sizes, n, dtype):
+    # entry_loss / entry_labels: the loss and predict labels of the weights
+    # as they were on entry, from the first pass's forward; for every
+    # backend, thread count and chunk layout within rounding of loss()
+    kernels = _backend.get_backend(backend)
+    rng = np.random.RandomState(1)
+    X = rng.randn(n, sizes[0]).astype(dtype)
+    y = rng.randint(0, sizes[-1], n).astype(np.int64)
+    lay = _core.layout(sizes)
+    p0 = (rng.randn(_core.n_params(sizes)) * 0.3).astype(dtype)
+    want_labels = np.empty(n, dtype=np.int64)
+    want = kernels.loss(X, y, p0, lay, 0, 0.01, 1, want_labels)
+    for threads in (1, 2):
+        p, g = p0.copy(), np.empty_like(p0)
+        loss, labels = np.full(1, np.nan), np.full(n, -7, dtype=np.int64)
+        done, bad = kernels.train(X, y, p, lay, 0, 0.01, 1e-4, 3, g,
+                                  _core.n_chunks(n, sizes), threads, None,
+                                  entry_loss=loss, entry_labels=labels)
+        assert (done, bad) == (3, 0)
+        assert loss[0] == pytest.approx(want, rel=1e-12)
+        np.testing.assert_array_equal(labels, want_labels)
+        # the passes themselves are those of a call without the records
+        q = p0.copy()
+        kernels.train(X, y, q, lay, 0, 0.01, 1e-4, 3, g, _core.n_chunks(n, sizes), threads)
+        np.testing.assert_array_equal(p, q)
+    with pytest.raises(ValueError, match="num_pass >= 1"):
+        kernels.train(X, y, p0.copy(), lay, 0, 0.01, 1e-4, 0, g, 1, 1, None,
+                      entry_loss=loss)
+    with pytest.raises(ValueError, match="entry_labels needs entry_loss"):
+        kernels.train(X, y, p0.copy(), lay, 0, 0.01, 1e-4, 1, g, 1, 1, None,
+                      entry_labels=labels)
+    with pytest.raises(ValueError, match="entry_loss must have shape"):
+        kernels.train(X, y, p0.copy(), lay, 0, 0.01, 1e-4, 1, g, 1, 1, None,
+                      entry_loss=np.zeros(2))
+    with pytest.raises(ValueError, match="entry_labels must have shape"):
+        kernels.train(X, y, p0.copy(), lay, 0, 0.01, 1e-4, 1, g, 1, 1, None,
+                      entry_loss=loss, entry_labels=labels[:-1])
+
+
+def test_train_entry_loss_on_a_diverging_first_pass(backend):
+    # a first pass that is not applied (non-finite gradient) still reports
+    # the entry weights' loss: a training record must see the NaN
+    kernels = _backend.get_backend(backend)
+    sizes = [2, 4, 2]
+    X, y = sklearn.datasets.make_moons(50, noise=0.2, random_state=0)
+    X, y = np.ascontiguousarray(X), y.astype(np.int64)
+    lay = _core.layout(sizes)
+    p = np.full(_core.n_params(sizes), np.nan)
+    loss, labels = np.zeros(1), np.zeros(50, dtype=np.int64)
+    done, bad = kernels.train(X, y, p, lay, 0, 0.01, 1e-4, 2, np.empty_like(p), 1, 1,
+                              None, entry_loss=loss, entry_labels=labels)
+    assert done == 0 and bad > 0
+    assert np.isnan(loss[0]) and (labels == -1).all()
+
+
+def test_records_take_their_loss_from_the_next_pass(backend, monkeypatch):
+    # A record after pass i gets the loss and labels of the weights after
+    # pass i from the forward of pass i + 1 (the kernels' entry_loss): only
+    # a record after the last pass evaluates the loss on its own.  Each
+    # record matches a training stopped right there.
+    X, y = sklearn.datasets.make_moons(200, noise=0.2, random_state=0)
+    nn = mlnn.neural_net([2, 6, 2], backend=backend, random_state=0)
+    calls = []
+    loss = nn._model.loss
+    monkeypatch.setattr(nn._model, "loss", lambda *a, **k: calls.append(1) or loss(*a, **k))
+    nn.train(X, y, 0.01, 0.001, num_pass=10, print_loss=False, print_every=3)
+    assert nn.history_["pass"] == [0, 3, 6, 9]
+    assert len(calls) == 1                      # the record after pass 9
+    for j, i in enumerate(nn.history_["pass"]):
+        ref = mlnn.neural_net([2, 6, 2], backend=backend, random_state=0)
+        ref.train(X, y, 0.01, 0.001, num_pass=i + 1, print_loss=False, print_every=max(i, 1))
+        assert nn.history_["loss"][j] == pytest.approx(ref.history_["loss"][-1], rel=1e-12)
+        assert nn.history_["accuracy"][j] == ref.history_["accuracy"][-1]
+        np.testing.assert_array_equal(nn.history_["grad_norms"][j],
+                                      ref.history_["grad_norms"][-1])
+    # a record that is the last pass of one call and not of the whole run
+    nn.train(X, y, 0.01, 0.001, num_pass=4, print_loss=False, print_every=4)
+    assert nn.history_["pass"] == [0]
+
+
+def test_ctrl_c_delivers_a_waiting_record(backend, monkeypatch):
+    # Ctrl-C right after the kernel call that follows a record: the record,
+    # still waiting for that call's loss, is delivered (from a forward pass
+    # of its own) before KeyboardInterrupt propagates
+    X, y = sklearn.datasets.make_moons(200, noise=0.2, random_state=0)
+    nn = mlnn.neural_net([2, 6, 2], backend=backend, random_state=0)
+    train = nn._model.kernels.train
+    n_calls = []
+
+    def interrupting(*a, **k):
+        out = train(*a, **k)
+        n_calls.append(1)
+        if len(n_calls) == 2:     # the call after the record at pass 0
+            raise KeyboardInterrupt
+        return out
+
+    monkeypatch.setattr(nn._model.kernels, "train", interrupting)
+    with pytest.raises(KeyboardInterrupt):
+        nn.train(X, y, 0.01, 0.001, num_pass=50, print_loss=False, print_every=10)
+    assert nn.history_["pass"] == [0]
+    assert nn._model.passes_done == 1           # the interrupted call is undone
+    ref = mlnn.neural_net([2, 6, 2], backend=backend, random_state=0)
+    ref.train(X, y, 0.01, 0.001, num_pass=1, print_loss=False)
+    assert nn.history_["loss"] == ref.history_["loss"]
+
+
 def test_print_every_and_history(capsys):
     X, y = sklearn.datasets.make_moons(100, noise=0.2, random_state=0)
     nn = mlnn.neural_net([2, 4, 2], random_state=0)

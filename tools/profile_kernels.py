@@ -15,6 +15,9 @@ WORKLOAD:
         shape)
   e1    MLNNClassifier's Adam epoch on load_digits / 16 (bench/run.py's E1):
         kernels.epoch, (100,) relu, softmax head, batch 200, a fixed order
+  e2    MLNNClassifier's SGD epoch on make_moons(5000, noise=0.2) (bench/run.py's
+        E2): kernels.epoch, (64, 64) tanh, logistic head, Nesterov momentum
+        0.9, batch 200, a fixed order
   e4    MLNNClassifier's L-BFGS evaluation on load_digits: kernels.loss_grad,
         (100,) relu, softmax head, alpha 1e-4
 
@@ -169,6 +172,33 @@ def setup(workload, threads, dtype=np.float64):
                 k.loss_grad(X, Y, None, params, lay, act, head, 1e-4, grads, c, threads)
         flops = 6 * X.shape[0] * _core.macs_per_sample(sizes)
         return call, flops, f"e4: {sizes} N={X.shape[0]} chunks={chunks} threads={threads}"
+    if workload == "e2":
+        X, yl = sklearn.datasets.make_moons(5000, noise=0.2, random_state=0)
+        X = np.ascontiguousarray(X, dtype=dtype)
+        Y = np.ascontiguousarray(yl.reshape(-1, 1), dtype=dtype)
+        sizes = [2, 64, 64, 1]
+        model = _core.Model(sizes, "tanh", dtype)
+        model.init_weights(0)
+        init = model.params.copy()
+        params = init.copy()
+        lay = model.lay
+        act = _spec.ACTIVATIONS["tanh"]
+        head = _spec.HEADS["logistic"]
+        order = np.random.RandomState(0).permutation(X.shape[0]).astype(np.int64)
+        sgd = _solvers.SGD(params.size, dtype, 0.01, momentum=0.9, nesterov=True)
+        hyper = sgd.hyper()
+        chunks = _chunks(200, sizes, 0)
+
+        def call(k, passes=1, chunk_rows=0):
+            c = _chunks(200, sizes, chunk_rows)
+            params[:] = init
+            sgd.state[...] = 0
+            for _ in range(passes):
+                k.epoch(X, Y, None, order, 200, params, lay, act, head, 1e-4, sgd.code,
+                        hyper, sgd.state, 0, c, threads)
+        flops = 6 * X.shape[0] * _core.macs_per_sample(sizes)
+        return call, flops, (f"e2: {sizes} N={X.shape[0]} batch 200 chunks={chunks} "
+                             f"threads={threads}")
     raise SystemExit(f"unknown workload {workload}")
 
 
