@@ -67,6 +67,28 @@ def _chunks(n, sizes, chunk_rows):
     return max(1, min(n // chunk_rows, _core.MAX_CHUNKS, cap))
 
 
+def _epoch_workload(name, X, Y, model, head, solver, threads):
+    """kernels.epoch over (X, Y) in batches of 200 in a fixed order, from
+    model's initial weights and a zeroed solver state, as setup returns it."""
+    init = model.params.copy()
+    params = init.copy()
+    act = _spec.ACTIVATIONS[model.activation]
+    order = np.random.RandomState(0).permutation(X.shape[0]).astype(np.int64)
+    hyper = solver.hyper()
+    chunks = _chunks(200, model.sizes, 0)
+
+    def call(k, passes=1, chunk_rows=0):
+        c = _chunks(200, model.sizes, chunk_rows)
+        params[:] = init
+        solver.state[...] = 0
+        for _ in range(passes):
+            k.epoch(X, Y, None, order, 200, params, model.lay, act, head, 1e-4, solver.code,
+                    hyper, solver.state, 0, c, threads)
+    flops = 6 * X.shape[0] * _core.macs_per_sample(model.sizes)
+    return call, flops, (f"{name}: {model.sizes} N={X.shape[0]} batch 200 chunks={chunks} "
+                         f"threads={threads}")
+
+
 def setup(workload, threads, dtype=np.float64):
     """(call(kernels, passes, chunk_rows), flops, description): call runs the
     workload ``passes`` times on the kernel module ``kernels``; chunk_rows, if
@@ -147,21 +169,8 @@ def setup(workload, threads, dtype=np.float64):
         act = _spec.ACTIVATIONS["relu"]
         head = _spec.HEADS["softmax"]
     if workload == "e1":
-        order = np.random.RandomState(0).permutation(X.shape[0]).astype(np.int64)
-        adam = _solvers.Adam(params.size, dtype, 1e-3)
-        hyper = adam.hyper()
-        chunks = _chunks(200, sizes, 0)
-
-        def call(k, passes=1, chunk_rows=0):
-            c = _chunks(200, sizes, chunk_rows)
-            params[:] = init
-            adam.state[...] = 0
-            for _ in range(passes):
-                k.epoch(X, Y, None, order, 200, params, lay, act, head, 1e-4, adam.code,
-                        hyper, adam.state, 0, c, threads)
-        flops = 6 * X.shape[0] * _core.macs_per_sample(sizes)
-        return call, flops, (f"e1: {sizes} N={X.shape[0]} batch 200 chunks={chunks} "
-                             f"threads={threads}")
+        return _epoch_workload("e1", X, Y, model, head, _solvers.Adam(model.params.size, dtype,
+                                                                      1e-3), threads)
     if workload == "e4":
         grads = np.zeros_like(params)
         chunks = _chunks(X.shape[0], sizes, 0)
@@ -176,29 +185,10 @@ def setup(workload, threads, dtype=np.float64):
         X, yl = sklearn.datasets.make_moons(5000, noise=0.2, random_state=0)
         X = np.ascontiguousarray(X, dtype=dtype)
         Y = np.ascontiguousarray(yl.reshape(-1, 1), dtype=dtype)
-        sizes = [2, 64, 64, 1]
-        model = _core.Model(sizes, "tanh", dtype)
+        model = _core.Model([2, 64, 64, 1], "tanh", dtype)
         model.init_weights(0)
-        init = model.params.copy()
-        params = init.copy()
-        lay = model.lay
-        act = _spec.ACTIVATIONS["tanh"]
-        head = _spec.HEADS["logistic"]
-        order = np.random.RandomState(0).permutation(X.shape[0]).astype(np.int64)
-        sgd = _solvers.SGD(params.size, dtype, 0.01, momentum=0.9, nesterov=True)
-        hyper = sgd.hyper()
-        chunks = _chunks(200, sizes, 0)
-
-        def call(k, passes=1, chunk_rows=0):
-            c = _chunks(200, sizes, chunk_rows)
-            params[:] = init
-            sgd.state[...] = 0
-            for _ in range(passes):
-                k.epoch(X, Y, None, order, 200, params, lay, act, head, 1e-4, sgd.code,
-                        hyper, sgd.state, 0, c, threads)
-        flops = 6 * X.shape[0] * _core.macs_per_sample(sizes)
-        return call, flops, (f"e2: {sizes} N={X.shape[0]} batch 200 chunks={chunks} "
-                             f"threads={threads}")
+        sgd = _solvers.SGD(model.params.size, dtype, 0.01, momentum=0.9, nesterov=True)
+        return _epoch_workload("e2", X, Y, model, _spec.HEADS["logistic"], sgd, threads)
     raise SystemExit(f"unknown workload {workload}")
 
 
