@@ -1120,6 +1120,15 @@ def train(const floating[:, ::1] X, const int64_t[::1] y, floating[::1] params,
             raise ValueError("entry_loss needs num_pass >= 1 (the first pass's forward)")
         if entry_labels is not None and entry_labels.shape[0] != X.shape[0]:
             raise ValueError("entry_labels must have shape (n_samples,)")
+        outs = [np.asarray(entry_loss)]
+        if entry_labels is not None:
+            outs.append(np.asarray(entry_labels))
+        ins = [np.asarray(X), np.asarray(y), np.asarray(params), np.asarray(grads)]
+        if isinstance(ws, np.ndarray):
+            ins.append(ws)
+        if any(np.may_share_memory(o, a) for o in outs for a in ins):
+            raise ValueError("entry_loss and entry_labels must not overlap X, y, params, "
+                             "grads or ws")
     elif entry_labels is not None:
         raise ValueError("entry_labels needs entry_loss")
     if isinstance(ws, np.ndarray) and (np.may_share_memory(ws, np.asarray(X))

@@ -185,6 +185,10 @@ def train(X, y, params, lay, activation, reg_lambda, epsilon, num_pass, grads,
             raise ValueError("entry_loss needs num_pass >= 1 (the first pass's forward)")
         if entry_labels is not None and entry_labels.shape != (X.shape[0],):
             raise ValueError("entry_labels must have shape (n_samples,)")
+        outs = [a for a in (entry_loss, entry_labels) if a is not None]
+        if any(np.may_share_memory(o, a) for o in outs for a in (X, y, params, grads)):
+            raise ValueError("entry_loss and entry_labels must not overlap X, y, params, "
+                             "grads or ws")
         entry_loss[0] = loss(X, y, params, lay, activation, reg_lambda, n_threads,
                              labels=entry_labels)
     elif entry_labels is not None:

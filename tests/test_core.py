@@ -579,6 +579,9 @@ def test_train_entry_loss_is_the_loss_of_the_entry_weights(backend, sizes, n, dt
     with pytest.raises(ValueError, match="entry_labels must have shape"):
         kernels.train(X, y, p0.copy(), lay, 0, 0.01, 1e-4, 1, g, 1, 1, None,
                       entry_loss=loss, entry_labels=labels[:-1])
+    with pytest.raises(ValueError, match="must not overlap"):   # written while y is read
+        kernels.train(X, y, p0.copy(), lay, 0, 0.01, 1e-4, 1, g, 1, 1, None,
+                      entry_loss=loss, entry_labels=y)
 
 
 def test_train_entry_loss_on_a_diverging_first_pass(backend):
